@@ -1,0 +1,38 @@
+"""Shared test helpers: hypothesis strategies for shapes and float64 inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_seq as ts
+
+# small shapes keep finite differences cheap; size-1 axes exercise broadcasting
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+nonscalar_shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                     min_side=1, max_side=4)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def leaf(shape, seed, positive=False, away_from_zero=False):
+    """A float64 leaf tensor of random normal values that requires grad."""
+    a = np.random.default_rng(seed).standard_normal(shape)
+    if positive:
+        a = np.abs(a) + 0.5
+    if away_from_zero:
+        a = np.where(a >= 0, a + 0.5, a - 0.5)
+    return ts.tensor(a, dtype=ts.float64, requires_grad=True)
+
+
+def axis_for(data, shape):
+    """A hypothesis-drawn axis argument (None, an int, or a tuple) valid for ``shape``."""
+    if len(shape) == 0:
+        return None
+    choice = data.draw(st.sampled_from(["none", "int", "tuple"]))
+    if choice == "none":
+        return None
+    if choice == "int":
+        return data.draw(st.integers(-len(shape), len(shape) - 1))
+    return tuple(sorted(data.draw(st.sets(st.integers(0, len(shape) - 1), min_size=1))))

@@ -1,0 +1,31 @@
+"""tinygrad_seq: a from-scratch autograd engine for recurrent networks, attention and seq2seq.
+
+``import tinygrad_seq as ts``; then ``ts.tensor``, ``ts.randn``, ``x.backward()`` and friends
+work as in PyTorch. docs/autograd.md explains how the engine records the graph and runs backward.
+"""
+
+from . import autograd  # noqa: I001  (first: tensor.py builds on autograd.Function)
+from .autograd import (ShapeError, enable_grad, grad, graph_tags, is_grad_enabled, no_grad,
+                       set_grad_enabled)
+from .backend import manual_seed
+from .creation import (arange, bool_, empty, eye, float32, float64, full, full_like, int32,
+                       int64, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       tensor, zeros, zeros_like)
+from .functions import (abs, cat, chunk, clamp, clip, dropout, embedding, exp, log,
+                        log_softmax, matmul, maximum, minimum, relu, sigmoid, softmax, split,
+                        sqrt, stack, tanh, where)
+from .gradcheck import GradcheckError, gradcheck
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand", "randint", "arange",
+    "eye", "zeros_like", "ones_like", "full_like", "randn_like", "rand_like",
+    "float32", "float64", "int32", "int64", "bool_",
+    "cat", "stack", "split", "chunk", "where", "maximum", "minimum", "matmul", "exp", "log",
+    "sqrt", "tanh", "sigmoid", "relu", "abs", "clip", "clamp", "softmax", "log_softmax",
+    "dropout", "embedding",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "graph_tags",
+    "gradcheck", "GradcheckError", "ShapeError", "manual_seed", "autograd",
+]
