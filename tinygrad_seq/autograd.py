@@ -20,11 +20,11 @@ How backward runs
 from __future__ import annotations
 
 import functools
-import weakref
 
 import numpy
 
 from . import backend
+from .hooks import run_hooks, store_retained
 
 __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "grad", "run_backward", "ShapeError", "graph_tags"]
@@ -242,9 +242,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             fn = ready.pop()
             grads = pending.pop(fn)
             if fn.out_hooks:
-                grads = _run_hooks(fn.out_hooks, grads)
+                grads = run_hooks(fn.out_hooks, grads)
             if fn.retained:
-                _retain(fn.retained, grads)
+                store_retained(fn.retained, grads)
             if wanted is not None:
                 for i, g in enumerate(grads):
                     if (fn, i) in wanted:
@@ -290,18 +290,6 @@ def _deliver(t, g, pending, leaves):
 def _add(a, b):
     # recorded (an op) only when the backward itself is being differentiated
     return a + b if _mode.grad_enabled else Tensor._wrap(a.data + b.data)
-
-
-def _run_hooks(hooks, grads):
-    grads = list(grads)
-    for i, fns in hooks.items():
-        if grads[i] is None:
-            continue
-        for hook in list(fns):
-            new = hook(grads[i])
-            if new is not None:
-                grads[i] = new
-    return grads
 
 
 def _finish_leaves(leaves, wanted, create_graph):
@@ -374,54 +362,6 @@ def _root_grads(outputs, grads, who):
                                  f"shape {tuple(out.shape)}")
         result.append(g)
     return result
-
-
-class RemovableHandle:
-    """Returned by ``register_hook``; ``handle.remove()`` takes the hook off again."""
-
-    __slots__ = ("_hooks", "_hook")
-
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-
-def register_hook(t, hook):
-    if not t.requires_grad:
-        raise RuntimeError("register_hook: the tensor does not require grad, so no gradient "
-                           "will ever flow into it")
-    if t._ctx is None:
-        if t._hooks is None:
-            t._hooks = []
-        hooks = t._hooks
-    else:
-        fn = t._ctx
-        if fn.out_hooks is None:
-            fn.out_hooks = {}
-        hooks = fn.out_hooks.setdefault(t._idx, [])
-    hooks.append(hook)
-    return RemovableHandle(hooks, hook)
-
-
-def retain_grad(t):
-    """Keep the gradient of a non-leaf tensor in ``.grad`` (leaves always keep theirs). It is
-    stored after the tensor's hooks have run, as in PyTorch."""
-    fn = t._ctx
-    if fn is None:
-        return
-    if fn.retained is None:
-        fn.retained = {}
-    fn.retained[t._idx] = weakref.ref(t)  # a strong ref from the node would make a cycle
-
-
-def _retain(retained, grads):
-    for i, ref in retained.items():
-        owner, g = ref(), grads[i]
-        if owner is not None and g is not None:
-            owner.grad = g if owner.grad is None else owner.grad + g
 
 
 from .tensor import Tensor  # noqa: E402  (tensor.py builds on Function, defined above)

@@ -11,7 +11,8 @@ import numbers
 import numpy
 
 from . import backend
-from .tensor import Tensor, _shape_arg
+from .tensor import Tensor
+from .tensor_shape import _shape_arg
 
 float32, float64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
 int32, int64 = numpy.dtype(numpy.int32), numpy.dtype(numpy.int64)

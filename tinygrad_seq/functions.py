@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from . import backend, ops
 from .autograd import ShapeError
-from .tensor import Tensor, where  # noqa: F401  (where is re-exported)
+from .tensor import Tensor
+from .tensor_shape import where  # noqa: F401  (re-exported as ts.where)
 
 
 def _axis(tensors, axis, dim, op, extra=0):

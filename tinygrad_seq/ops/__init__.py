@@ -1,0 +1,41 @@
+"""The primitive ops: one small class each.
+
+The classes live in three files: elementwise.py, reduce.py, movement.py.
+``forward`` works on raw backend arrays (``self.xp`` is numpy or cupy) and may keep what
+``backward`` needs in ``self.saved``. ``backward`` receives the output gradient as a Tensor and
+returns one gradient per input, written with Tensor operations so that the same formula serves
+first and (with ``create_graph=True``) second derivatives. Broadcast inputs get gradients of the
+broadcast shape; the engine sums them back (autograd._fit), so no op undoes broadcasting itself.
+
+Everything else (mean, var, softmax-free losses, stack, chunk, dropout, ...) is composed from
+these in tensor.py; docs/primitives.md lists them and says why each one is a primitive.
+"""
+
+from .elementwise import (
+                          Abs,
+                          Add,
+                          Cast,
+                          Clip,
+                          Div,
+                          Exp,
+                          Log,
+                          MatMul,
+                          Maximum,
+                          Minimum,
+                          Mul,
+                          Neg,
+                          Pow,
+                          Relu,
+                          Sigmoid,
+                          Sqrt,
+                          Sub,
+                          Tanh,
+                          Where,
+)
+from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Split
+from .reduce import LogSoftmax, Max, Min, Softmax, Sum
+
+__all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum", "Minimum",
+           "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Tanh", "Where", "Cat", "Expand",
+           "GetItem", "Permute", "Reshape", "ScatterAdd", "Split", "LogSoftmax", "Max", "Min",
+           "Softmax", "Sum"]

@@ -1,0 +1,86 @@
+"""Reduction primitives: Sum, Max/Min (amax/amin), and the numerically stable Softmax and
+LogSoftmax."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+
+# ---- reductions -------------------------------------------------------------------------------
+
+
+def _kept_shape(shape, axis):
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    name = "sum"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.kept = _kept_shape(x.shape, axis)
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        return g.reshape(self.kept).expand(self.parents[0].shape)
+
+
+class Max(Function):
+    """amax: at ties the gradient is split evenly between the maxima (PyTorch's amax rule)."""
+
+    name = "max"
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.kept = _kept_shape(x.shape, axis)
+        self.axis = axis
+        out = self.reduce(x, axis)
+        self.saved = out.reshape(self.kept)
+        return out if keepdims else out.reshape([n for i, n in enumerate(out.shape)
+                                                 if axis is not None and i not in axis])
+
+    def reduce(self, x, axis):
+        return x.max(axis=axis, keepdims=True)
+
+    def backward(self, g):
+        x = self.parents[0]
+        hit = (x.data == self.saved).astype(g.dtype)
+        share = hit / hit.sum(axis=self.axis, keepdims=True)
+        return g.reshape(self.kept) * g._wrap(share)
+
+
+class Min(Max):
+    name = "min"
+
+    def reduce(self, x, axis):
+        return x.min(axis=axis, keepdims=True)
+
+
+class Softmax(Function):
+    name = "softmax"
+
+    def forward(self, x, axis=-1):
+        xp = self.xp
+        self.axis = axis
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        self.saved = out = e / e.sum(axis=axis, keepdims=True)
+        return out
+
+    def backward(self, g):
+        s = self.output(self.saved)
+        return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    name = "log_softmax"
+
+    def forward(self, x, axis=-1):
+        xp = self.xp
+        self.axis = axis
+        z = x - x.max(axis=axis, keepdims=True)
+        self.saved = out = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+        return out
+
+    def backward(self, g):
+        p = self.output(self.saved).exp()
+        return g - p * g.sum(axis=self.axis, keepdims=True)
