@@ -15,7 +15,10 @@ from .functions import (abs, cat, chunk, clamp, clip, dropout, embedding, exp, l
                         log_softmax, matmul, maximum, minimum, relu, sigmoid, softmax, split,
                         sqrt, stack, tanh, where)
 from .gradcheck import GradcheckError, gradcheck
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor
+
+from . import nn, optim  # noqa: E402,I001  (build on everything above)
 
 __version__ = "0.1.0"
 
@@ -27,5 +30,6 @@ __all__ = [
     "sqrt", "tanh", "sigmoid", "relu", "abs", "clip", "clamp", "softmax", "log_softmax",
     "dropout", "embedding",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "graph_tags",
-    "gradcheck", "GradcheckError", "ShapeError", "manual_seed", "autograd",
+    "gradcheck", "GradcheckError", "save", "load", "CheckpointError", "ShapeError",
+    "manual_seed", "autograd", "nn", "optim",
 ]

@@ -114,6 +114,7 @@ class Function:
     out_hooks = None  # {output index: [hook, ...]}, from Tensor.register_hook
     retained = None  # {output index: weakref to the tensor}, from Tensor.retain_grad
     tags = None  # graph_tags labels active when the node was made
+    double_backward = True  # False for fused ops whose backward is array code, not Tensor ops
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -228,19 +229,18 @@ def _count_edges(root_fns):
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
     """Back-propagate ``root_grads`` from ``roots``. Without ``inputs``, accumulate into ``.grad``
     of the leaves; with ``inputs``, return their gradients instead and leave ``.grad`` alone."""
-    pending = {}  # node -> list of summed output gradients
-    leaves = {}  # id(leaf) -> [leaf, summed gradient]
+    sums = _GradSums(create_graph)
     wanted = None
     if inputs is not None:
         wanted = {(id(t) if t._ctx is None else (t._ctx, t._idx)): None for t in inputs}
     with set_grad_enabled(create_graph):
         for t, g in zip(roots, root_grads):
-            _deliver(t, g, pending, leaves)
-        deps = _count_edges([fn for fn in pending])
-        ready = [fn for fn in pending if deps[fn] == 0]
+            sums.deliver(t, g)
+        deps = _count_edges(list(sums.pending))
+        ready = [fn for fn in sums.pending if deps[fn] == 0]
         while ready:
             fn = ready.pop()
-            grads = pending.pop(fn)
+            grads = sums.take(fn)
             if fn.out_hooks:
                 grads = run_hooks(fn.out_hooks, grads)
             if fn.retained:
@@ -254,12 +254,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     f"backward: trying to backward through the graph a second time; the first "
                     f"backward freed what '{fn.name}' saved. Pass retain_graph=True to the first "
                     f"backward() if you need to run it again.")
+            if create_graph and not fn.double_backward:
+                raise RuntimeError(
+                    f"backward: '{fn.name}' is a fused op whose backward cannot itself be "
+                    f"differentiated (create_graph=True); build the model with fused=False")
             in_grads = fn.backward(*grads) if fn.n_out > 1 else fn.backward(grads[0])
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             for p, need, g in zip(fn.parents, fn.needs_grad, in_grads):
                 if need and g is not None:
-                    _deliver(p, _fit(g, p), pending, leaves)
+                    sums.deliver(p, _fit(g, p))
                 c = p._ctx
                 if c is not None:
                     deps[c] -= 1
@@ -267,33 +271,57 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         ready.append(c)
             if not retain_graph:
                 fn.saved = _FREED
-        return _finish_leaves(leaves, wanted, create_graph)
+        return _finish_leaves(sums, wanted, create_graph)
 
 
-def _deliver(t, g, pending, leaves):
-    """Add gradient ``g`` to what tensor ``t`` has received so far in this backward pass."""
-    fn = t._ctx
-    if fn is None:
-        entry = leaves.get(id(t))
-        if entry is None:
-            leaves[id(t)] = [t, g]
-        else:
-            entry[1] = _add(entry[1], g)
-        return
-    slot = pending.get(fn)
-    if slot is None:
-        slot = pending[fn] = [None] * fn.n_out
-    prev = slot[t._idx]
-    slot[t._idx] = g if prev is None else _add(prev, g)
+class _GradSums:
+    """The gradients that have reached each tensor so far in one backward pass, summed.
+
+    Without create_graph, sums are made in place in arrays this object allocated itself
+    ("owned"), so a weight used at every time step costs one buffer, not one per step. A
+    gradient handed to a node's backward may come back aliased (Add returns it for both
+    inputs), so it stops being owned then."""
+
+    def __init__(self, record):
+        self.record = record
+        self.pending = {}  # node -> list of summed output gradients
+        self.leaves = {}  # id(leaf) -> [leaf, summed gradient]
+        self.owned = set()  # ids of gradient tensors whose arrays only this object references
+
+    def deliver(self, t, g):
+        fn = t._ctx
+        if fn is None:
+            entry = self.leaves.get(id(t))
+            if entry is None:
+                self.leaves[id(t)] = [t, g]
+            else:
+                entry[1] = self._sum(entry[1], g)
+            return
+        slot = self.pending.get(fn)
+        if slot is None:
+            slot = self.pending[fn] = [None] * fn.n_out
+        prev = slot[t._idx]
+        slot[t._idx] = g if prev is None else self._sum(prev, g)
+
+    def take(self, fn):
+        grads = self.pending.pop(fn)
+        for g in grads:
+            self.owned.discard(id(g))
+        return grads
+
+    def _sum(self, a, b):
+        if self.record:  # the backward itself is being differentiated: record the sum
+            return a + b
+        if id(a) in self.owned:
+            a.data += b.data
+            return a
+        total = Tensor._wrap(a.data + b.data)
+        self.owned.add(id(total))
+        return total
 
 
-def _add(a, b):
-    # recorded (an op) only when the backward itself is being differentiated
-    return a + b if _mode.grad_enabled else Tensor._wrap(a.data + b.data)
-
-
-def _finish_leaves(leaves, wanted, create_graph):
-    for t, g in leaves.values():
+def _finish_leaves(sums, wanted, create_graph):
+    for t, g in sums.leaves.values():
         if t._hooks:
             for hook in list(t._hooks):
                 new = hook(g)
@@ -304,9 +332,10 @@ def _finish_leaves(leaves, wanted, create_graph):
                 wanted[id(t)] = g
             continue
         if t.grad is None:
-            # copy: one gradient array may reach several leaves (a + b), and users and
-            # optimizers may scale .grad in place
-            t.grad = g if create_graph else Tensor._wrap(g.data.copy())
+            # a gradient array may also reach other leaves (a + b), and users and optimizers
+            # scale .grad in place: store a private copy unless this pass allocated it
+            private = create_graph or id(g) in sums.owned
+            t.grad = g if private else Tensor._wrap(g.data.copy())
         else:
             t.grad = t.grad + g
     return wanted
@@ -354,7 +383,7 @@ def _root_grads(outputs, grads, who):
                 raise RuntimeError(
                     f"{who}: gradient can be created implicitly only for a scalar output; got "
                     f"shape {tuple(out.shape)}. Pass gradient= a tensor of that shape.")
-            g = Tensor._wrap(out.data * 0 + 1)
+            g = Tensor._wrap(out.xp.ones_like(out.data))
         else:
             g = g if isinstance(g, Tensor) else Tensor._wrap(out.xp.asarray(g, dtype=out.dtype))
             if tuple(g.shape) != tuple(out.shape):

@@ -1,6 +1,6 @@
 """The primitive ops: one small class each.
 
-The classes live in three files: elementwise.py, reduce.py, movement.py.
+The classes live in elementwise.py, reduce.py, movement.py and fused.py (recurrent cells).
 ``forward`` works on raw backend arrays (``self.xp`` is numpy or cupy) and may keep what
 ``backward`` needs in ``self.saved``. ``backward`` receives the output gradient as a Tensor and
 returns one gradient per input, written with Tensor operations so that the same formula serves
@@ -32,10 +32,11 @@ from .elementwise import (
                           Tanh,
                           Where,
 )
+from .fused import GRUCell, LSTMCell
 from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Split
 from .reduce import LogSoftmax, Max, Min, Softmax, Sum
 
 __all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum", "Minimum",
            "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Tanh", "Where", "Cat", "Expand",
            "GetItem", "Permute", "Reshape", "ScatterAdd", "Split", "LogSoftmax", "Max", "Min",
-           "Softmax", "Sum"]
+           "Softmax", "Sum", "LSTMCell", "GRUCell"]

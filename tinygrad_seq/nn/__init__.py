@@ -1,0 +1,12 @@
+"""Neural-network modules, as in ``torch.nn``: containers, layers, recurrent cells and layers,
+``functional``, ``init`` and ``utils``."""
+
+from . import functional, init, utils
+from .cells import GRUCell, LSTMCell, RNNCell
+from .layers import Dropout, Embedding, LayerNorm, Linear
+from .module import Module, ModuleList, Parameter, Sequential
+from .rnn import GRU, LSTM, RNN
+
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Embedding", "Dropout",
+           "LayerNorm", "functional", "init", "utils", "RNNCell", "LSTMCell", "GRUCell", "RNN",
+           "LSTM", "GRU"]
