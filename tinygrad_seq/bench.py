@@ -62,26 +62,62 @@ def tiny_ops(n=10_000):
     return alternate_blocks(sides)
 
 
-BENCHMARKS = {"tiny-ops": tiny_ops}
+def _rnn_step(lib, kind, batch, steps, inputs, hidden):
+    """One training step: forward, backward of mean(out**2), plain SGD update."""
+    model = getattr(lib.nn, kind)(inputs, hidden)
+    x = lib.randn(steps, batch, inputs)
+    opt = lib.optim.SGD(model.parameters(), lr=0.01)
+
+    def run():
+        t0 = time.perf_counter()
+        out, _ = model(x)
+        loss = (out * out).mean()
+        t1 = time.perf_counter()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        t2 = time.perf_counter()
+        return {"forward": t1 - t0, "backward+step": t2 - t1, "total": t2 - t0}
+    return run
 
 
-def report(results, unit=1e-6, unit_name="us"):
+def rnn_step(kinds=("LSTM", "GRU", "RNN"), batch=32, steps=64, inputs=128, hidden=256):
+    """Training step of each recurrent layer at the size of the issue's benchmark."""
+    torch = _torch()
+    results = {}
+    for kind in kinds:
+        sides = {"tinygrad_seq": _rnn_step(ts, kind, batch, steps, inputs, hidden)}
+        if torch is not None:
+            sides["pytorch"] = _rnn_step(torch, kind, batch, steps, inputs, hidden)
+        results[f"{kind.lower()}-step B={batch} T={steps} I={inputs} H={hidden}"] = \
+            alternate_blocks(sides)
+    return results
+
+
+BENCHMARKS = {"tiny-ops": lambda: {"tiny-ops": tiny_ops()}, "rnn-step": rnn_step}
+UNITS = {"tiny-ops": (1e-6, "us per op")}
+
+
+def report(results):
     lines = []
     for bench, res in results.items():
         ours = res["tinygrad_seq"]
         theirs = res.get("pytorch")
-        lines.append(f"{bench} (median per op, {unit_name})")
-        lines.append(f"  {'phase':<10}{'tinygrad_seq':>14}{'pytorch':>12}{'ratio':>8}")
+        unit, unit_name = UNITS.get(bench, (1e-3, "ms"))
+        lines.append(f"{bench} (median, {unit_name})")
+        lines.append(f"  {'phase':<14}{'tinygrad_seq':>14}{'pytorch':>12}{'ratio':>8}")
         for phase, value in ours.items():
             t = theirs[phase] / unit if theirs else float("nan")
             ratio = value / theirs[phase] if theirs else float("nan")
-            lines.append(f"  {phase:<10}{value / unit:>14.2f}{t:>12.2f}{ratio:>7.2f}x")
+            lines.append(f"  {phase:<14}{value / unit:>14.2f}{t:>12.2f}{ratio:>7.2f}x")
     return "\n".join(lines)
 
 
 def main(names=None, as_json=False):
     names = names or list(BENCHMARKS)
-    results = {name: BENCHMARKS[name]() for name in names}
+    results = {}
+    for name in names:
+        results.update(BENCHMARKS[name]())
     if _torch() is None and not as_json:
         print("(PyTorch is not installed: no side-by-side figures; pip install torch==2.13.0)")
     print(json.dumps(results, indent=2) if as_json else report(results))
