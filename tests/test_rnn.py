@@ -5,71 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import seeds
-from hypothesis import given
-from hypothesis import strategies as st
 
 import tinygrad_seq as ts
-from tinygrad_seq import nn, ops
-from tinygrad_seq.nn.cells import lstm_step
-
-
-def leaf(shape, rng):
-    return ts.tensor(rng.standard_normal(shape), requires_grad=True)
-
-
-@given(seed=seeds, batch=st.integers(1, 3), hidden=st.integers(1, 4))
-def test_fused_lstm_cell_gradcheck(seed, batch, hidden):
-    rng = np.random.default_rng(seed)
-    gates, c = leaf((batch, 4 * hidden), rng), leaf((batch, hidden), rng)
-    assert ts.gradcheck(lambda g, c: ops.LSTMCell.apply(g, c), [gates, c])
-
-
-@given(seed=seeds, batch=st.integers(1, 3), hidden=st.integers(1, 4))
-def test_fused_gru_cell_gradcheck(seed, batch, hidden):
-    rng = np.random.default_rng(seed)
-    gi, gh, h = leaf((batch, 3 * hidden), rng), leaf((batch, 3 * hidden), rng), \
-        leaf((batch, hidden), rng)
-    assert ts.gradcheck(lambda a, b, c: ops.GRUCell.apply(a, b, c), [gi, gh, h])
-
-
-def test_fused_lstm_with_only_one_output_used():
-    rng = np.random.default_rng(0)
-    gates, c = leaf((2, 8), rng), leaf((2, 2), rng)
-    assert ts.gradcheck(lambda g, c: ops.LSTMCell.apply(g, c)[0], [gates, c])
-    assert ts.gradcheck(lambda g, c: ops.LSTMCell.apply(g, c)[1], [gates, c])
-
-
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_fused_equals_composed_in_a_layer(kind):
-    fused = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True).double()
-    composed = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, fused=False).double()
-    composed.load_state_dict(fused.state_dict())
-    x = np.random.default_rng(0).standard_normal((6, 2, 3))
-    outs = []
-    for m in (fused, composed):
-        xt = ts.tensor(x, requires_grad=True)
-        out, _ = m(xt)
-        (out * out).sum().backward()
-        outs.append([out.numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in m.parameters()])
-    for a, b in zip(*outs):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
-
-
-def test_fused_cell_makes_one_node_per_step():
-    c = ts.zeros(1, 2)
-    gates = ts.randn(1, 8, requires_grad=True)
-    h_f, _ = lstm_step(gates, c, fused=True)
-    h_c, _ = lstm_step(gates, c, fused=False)
-    assert h_f.grad_fn.name == "lstm_cell" and h_f.grad_fn.parents[0] is gates
-    assert h_c.grad_fn.name == "mul"  # o * tanh(c'), the last of the composed ops
-
-
-def test_fused_op_refuses_create_graph():
-    gates = ts.randn(1, 8, dtype=ts.float64, requires_grad=True)
-    h, _ = ops.LSTMCell.apply(gates, ts.zeros(1, 2, dtype=ts.float64))
-    with pytest.raises(RuntimeError, match="lstm_cell.*fused=False"):
-        ts.grad(h.sum(), gates, create_graph=True)
+from tinygrad_seq import nn
 
 
 def sigmoid(x):

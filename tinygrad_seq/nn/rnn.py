@@ -18,7 +18,7 @@ import math
 
 import numpy
 
-from .. import creation
+from .. import creation, ops
 from ..autograd import ShapeError, graph_tags
 from ..functions import cat, dropout, stack, where
 from ..tensor import Tensor
@@ -33,7 +33,8 @@ class RNNBase(Module):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, *, nonlinearity="tanh", fused=True,
-                 residual=False, peephole=False, coupled=False, reset_after=True, dtype=None):
+                 unroll=False, residual=False, peephole=False, coupled=False, reset_after=True,
+                 dtype=None):
         name = type(self).__name__
         check_sizes(name, input_size, hidden_size, num_layers=num_layers)
         if not 0 <= dropout < 1:
@@ -47,7 +48,7 @@ class RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.nonlinearity, self.fused = bidirectional, nonlinearity, fused
         self.residual, self.peephole, self.coupled = residual, peephole, coupled
-        self.reset_after = reset_after
+        self.reset_after, self.unroll = reset_after, unroll
         gates = (3 if coupled else self.gates) * hidden_size
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * self.directions
@@ -113,6 +114,30 @@ class RNNBase(Module):
 
     def _run(self, x, layer, d, sfx, h, c, keep):
         """One direction of one layer over all steps: (T, B, H) outputs, final h and c."""
+        w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
+        b_ih = getattr(self, "bias_ih" + sfx, None)
+        b_hh = getattr(self, "bias_hh" + sfx, None)
+        weights = [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
+        if self._sequence_op:
+            with graph_tags(layer=layer, direction=d):
+                if self.kind == "LSTM":
+                    return ops.LSTMSequence.apply(x, h, c, *weights, reverse=bool(d), keep=keep)
+                if self.kind == "GRU":
+                    out, h = ops.GRUSequence.apply(x, h, *weights, reverse=bool(d), keep=keep)
+                else:
+                    out, h = ops.RNNSequence.apply(x, h, *weights, reverse=bool(d), keep=keep,
+                                                   relu=self.nonlinearity == "relu")
+                return out, h, None
+        return self._unrolled(x, layer, d, sfx, h, c, keep)
+
+    @property
+    def _sequence_op(self):
+        """Whole-sequence op unless asked to unroll, or the cell has no fused form."""
+        return not (self.unroll or not self.fused or self.peephole or self.coupled
+                    or not self.reset_after)
+
+    def _unrolled(self, x, layer, d, sfx, h, c, keep):
+        """The per-step graph: every step's ops recorded and tagged (layer, direction, step)."""
         steps, batch = x.shape[0], x.shape[1]
         w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
         b_ih = getattr(self, "bias_ih" + sfx, None)
@@ -140,7 +165,7 @@ class RNNBase(Module):
                 if keep is None:
                     outs[t], h, c = h_new, h_new, c_new
                 else:  # padded steps: state unchanged, output zero, no gradient through them
-                    m = keep[t]
+                    m = Tensor._wrap(keep[t])
                     outs[t] = where(m, h_new, 0.0)
                     h = where(m, h_new, h)
                     c = where(m, c_new, c) if c_new is not None else None
@@ -187,7 +212,7 @@ class RNNBase(Module):
         return h0, c0
 
     def _step_mask(self, lengths, mask, steps, batch):
-        """(T,) list of (B, 1) bool tensors saying which sequences are still running, or None
+        """(T, B, 1) bool array saying which sequences are still running at each step, or None
         when every sequence has all T steps."""
         name = type(self).__name__
         if mask is not None:
@@ -213,14 +238,14 @@ class RNNBase(Module):
         if (lens == steps).all():
             return None
         running = numpy.arange(steps)[:, None, None] < lens[None, :, None]  # (T, B, 1)
-        return [Tensor._wrap(self.weight_ih_l0.xp.asarray(r)) for r in running]
+        return self.weight_ih_l0.xp.asarray(running)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         for key, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
-                             ("bidirectional", False), ("residual", False),
+                             ("bidirectional", False), ("unroll", False), ("residual", False),
                              ("peephole", False), ("coupled", False), ("reset_after", True)):
             if getattr(self, key) != default:
                 s += f", {key}={getattr(self, key)}"

@@ -1,6 +1,7 @@
 """The primitive ops: one small class each.
 
-The classes live in elementwise.py, reduce.py, movement.py and fused.py (recurrent cells).
+The classes live in elementwise.py, reduce.py, movement.py, fused.py (one recurrent step)
+and sequence.py (a whole recurrent sequence); cellmath.py holds the cells' pointwise maths.
 ``forward`` works on raw backend arrays (``self.xp`` is numpy or cupy) and may keep what
 ``backward`` needs in ``self.saved``. ``backward`` receives the output gradient as a Tensor and
 returns one gradient per input, written with Tensor operations so that the same formula serves
@@ -35,8 +36,10 @@ from .elementwise import (
 from .fused import GRUCell, LSTMCell
 from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Split
 from .reduce import LogSoftmax, Max, Min, Softmax, Sum
+from .sequence import GRUSequence, LSTMSequence, RNNSequence
 
 __all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum", "Minimum",
            "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Tanh", "Where", "Cat", "Expand",
            "GetItem", "Permute", "Reshape", "ScatterAdd", "Split", "LogSoftmax", "Max", "Min",
-           "Softmax", "Sum", "LSTMCell", "GRUCell"]
+           "Softmax", "Sum", "LSTMCell", "GRUCell",
+           "LSTMSequence", "GRUSequence", "RNNSequence"]

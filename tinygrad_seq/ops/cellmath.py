@@ -1,0 +1,112 @@
+"""The pointwise maths of the recurrent cells, forward and backward, written once on ``xp``
+arrays with every output preallocated (``out=`` arguments), so that a whole-sequence op can
+write straight into its buffers. These are the reference implementations: compiled kernels
+(CUDA for CuPy, a compiled CPU route) must agree with them (tests/test_fused.py).
+
+Shapes: B batch, H hidden. Gate blocks follow PyTorch: LSTM (i, f, g, o), GRU (r, z, n).
+Sigmoid is 0.5 * tanh(x / 2) + 0.5: it never overflows, and for the LSTM one tanh over all
+four blocks (scaled by 1/2, 1/2, 1, 1/2) serves the three sigmoids and the tanh at once.
+"""
+
+from __future__ import annotations
+
+_consts = {}
+
+
+def _lstm_consts(xp, n, dtype):
+    """Per-block scale s = (1/2, 1/2, 1, 1/2), shift (1/2, 1/2, 0, 1/2) and derivative factor
+    k = s^2 = (1/4, 1/4, 1, 1/4): act = s * tanh(s * a) + shift, so d act/d a = k (1 - t^2)."""
+    key = (xp.__name__, n, str(dtype))
+    if key not in _consts:
+        scale = xp.full(4 * n, 0.5, dtype=dtype)
+        scale[2 * n:3 * n] = 1
+        shift = xp.full(4 * n, 0.5, dtype=dtype)
+        shift[2 * n:3 * n] = 0
+        _consts[key] = (scale, shift, scale * scale)
+    return _consts[key]
+
+
+def lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h):
+    """c' = f * c + i * g,  h' = o * tanh(c').  In: gates (B, 4H), c (B, H). Out (written):
+    t = tanh(s * gates), act (the gate activations), c_new, tc = tanh(c'), h."""
+    n = c.shape[-1]
+    scale, shift, _ = _lstm_consts(xp, n, gates.dtype)
+    xp.multiply(gates, scale, out=t)
+    xp.tanh(t, out=t)
+    xp.multiply(t, scale, out=act)
+    act += shift
+    i, f, g, o = act[:, :n], act[:, n:2 * n], act[:, 2 * n:3 * n], act[:, 3 * n:]
+    xp.multiply(f, c, out=c_new)
+    c_new += i * g
+    xp.tanh(c_new, out=tc)
+    xp.multiply(o, tc, out=h)
+
+
+def lstm_cell_backward(xp, t, act, c, tc, dh, dc, d_gates, d_c):
+    """From dh (B, H) and dc (B, H) (the gradients of h' and c'; None for zero) write the
+    gradient of the gates into d_gates (B, 4H) and of the previous cell state into d_c."""
+    n = c.shape[-1]
+    _, _, k = _lstm_consts(xp, n, act.dtype)
+    i, f, g, o = act[:, :n], act[:, n:2 * n], act[:, 2 * n:3 * n], act[:, 3 * n:]
+    if dc is None:
+        d_c[...] = 0
+    else:
+        d_c[...] = dc
+    if dh is None:
+        d_gates[:, 3 * n:] = 0
+    else:
+        d_c += dh * o * (1 - tc * tc)
+        xp.multiply(dh, tc, out=d_gates[:, 3 * n:])  # output gate
+    xp.multiply(d_c, g, out=d_gates[:, :n])  # input gate
+    xp.multiply(d_c, c, out=d_gates[:, n:2 * n])  # forget gate
+    xp.multiply(d_c, i, out=d_gates[:, 2 * n:3 * n])  # candidate
+    d_gates *= k * (1 - t * t)
+    d_c *= f
+
+
+def gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new):
+    """PyTorch's GRU: r, z = sigmoid(gi + gh) on the first two blocks,
+    n = tanh(gi_n + r * gh_n), h' = n + z * (h - n).  gi, gh (B, 3H), h (B, H).
+    Out: rz (B, 2H), n_out (B, H), h_new (B, H)."""
+    m = h.shape[-1]
+    xp.add(gi[:, :2 * m], gh[:, :2 * m], out=rz)
+    rz *= 0.5
+    xp.tanh(rz, out=rz)
+    rz *= 0.5
+    rz += 0.5
+    r, z = rz[:, :m], rz[:, m:]
+    xp.multiply(r, gh[:, 2 * m:], out=n_out)
+    n_out += gi[:, 2 * m:]
+    xp.tanh(n_out, out=n_out)
+    xp.subtract(h, n_out, out=h_new)
+    h_new *= z
+    h_new += n_out
+
+
+def gru_cell_backward(xp, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h):
+    """From dh_new (B, H) write the gradients of gi and gh (B, 3H) and of h (B, H)."""
+    m = h.shape[-1]
+    r, z = rz[:, :m], rz[:, m:]
+    dn = dh_new * (1 - z) * (1 - n * n)
+    xp.multiply(dn * ghn, r * (1 - r), out=d_gi[:, :m])
+    xp.multiply(dh_new * (h - n), z * (1 - z), out=d_gi[:, m:2 * m])
+    d_gi[:, 2 * m:] = dn
+    d_gh[:, :2 * m] = d_gi[:, :2 * m]
+    xp.multiply(dn, r, out=d_gh[:, 2 * m:])
+    xp.multiply(dh_new, z, out=d_h)
+
+
+def rnn_cell_forward(xp, pre, h, relu=False):
+    """h' = tanh(pre) or relu(pre), written into h."""
+    if relu:
+        xp.maximum(pre, 0, out=h)
+    else:
+        xp.tanh(pre, out=h)
+
+
+def rnn_cell_backward(xp, h, dh, d_pre, relu=False):
+    """d pre = dh * (1 - h^2) for tanh, dh * (h > 0) for relu, written into d_pre."""
+    if relu:
+        xp.multiply(dh, h > 0, out=d_pre)
+    else:
+        xp.multiply(dh, 1 - h * h, out=d_pre)

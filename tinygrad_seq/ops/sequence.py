@@ -1,0 +1,220 @@
+"""Whole-sequence recurrent primitives: one graph node for one direction of one layer.
+
+Forward: the input projections of all T steps are one GEMM; each step then does only
+h W_hh^T (into a preallocated buffer) and the pointwise cell (cellmath.py) writing into
+preallocated (T, B, .) buffers. Backward is hand-written BPTT: per step the pointwise backward
+and dh W_hh; then the weight gradients of all steps are two large GEMMs
+(dG^T X and dG^T H_prev) and the input gradient one more (dG W_ih).
+
+Variable lengths: ``keep`` (T, B, 1) bool says which sequences are still running. At a padded
+step the state passes through unchanged, the output is zero, and no gradient enters the cell.
+Outputs: (outputs (T, B, H), h_n (B, H)) and c_n for the LSTM.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from .cellmath import (
+    gru_cell_backward,
+    gru_cell_forward,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    rnn_cell_backward,
+    rnn_cell_forward,
+)
+
+
+def _steps(count, reverse):
+    return range(count - 1, -1, -1) if reverse else range(count)
+
+
+def _project(x, w_ih, bias):
+    """x (T, B, I) @ w_ih^T (+ bias): (T, B, G), a new buffer."""
+    steps, batch, size = x.shape
+    out = x.reshape(steps * batch, size) @ w_ih.T
+    if bias is not None:
+        out += bias
+    return out.reshape(steps, batch, -1)
+
+
+class _Sequence(Function):
+    """Shared plumbing: masking, previous states, and the big GEMMs of the backward."""
+
+    double_backward = False  # the backward is array code, not recorded ops
+
+    def carry(self, t, new, prev, states):
+        """The state after step t: ``new`` where the sequence runs, else ``prev``."""
+        if self.keep is None:
+            return new
+        self.xp.copyto(states[t], self.xp.where(self.keep[t], new, prev))
+        return states[t]
+
+    def into_cell(self, t, d_state, d_out):
+        """Gradient reaching the cell's output at step t, from the state and the output."""
+        d = d_state if d_out is None else d_state + d_out[t]
+        return d if self.keep is None else d * self.keep[t]
+
+    def past_cell(self, t, d_state):
+        """The part of the state's gradient that skips a padded step's cell."""
+        return None if self.keep is None else d_state * ~self.keep[t]
+
+    def previous(self, states, first):
+        """(T, B, H): the state each step started from (``first`` for the first step run)."""
+        xp = self.xp
+        if self.reverse:
+            return xp.concatenate([states[1:], first[None]], axis=0)
+        return xp.concatenate([first[None], states[:-1]], axis=0)
+
+    def weight_grads(self, d_pre, x, h_prev, w_ih):
+        """dx, dW_ih, dW_hh from the pre-activation gradients of all steps: three GEMMs."""
+        steps, batch, size = x.shape
+        g = d_pre.reshape(steps * batch, -1)
+        dx = (g @ w_ih).reshape(x.shape) if self.needs_grad[0] else None
+        d_w_ih = g.T @ x.reshape(steps * batch, size)
+        d_w_hh = g.T @ h_prev.reshape(steps * batch, -1)
+        return dx, d_w_ih, d_w_hh, g.sum(axis=0)
+
+    def wrap_all(self, ref, grads):
+        return tuple(None if a is None else ref._wrap(a) for a in grads)
+
+
+class LSTMSequence(_Sequence):
+    """(x, h0, c0, W_ih, W_hh[, b_ih, b_hh]) -> (outputs, h_n, c_n)."""
+
+    name = "lstm"
+
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None):
+        xp = self.xp
+        self.reverse, self.keep, self.has_bias = reverse, keep, b_ih is not None
+        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
+        # the projections become the gate pre-activations, then t = tanh(s * gates) in place
+        gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
+        act = xp.empty_like(gates)
+        c_new, tc, h_new = (xp.empty((steps, batch, hidden), dtype=x.dtype) for _ in range(3))
+        hs, cs = (h_new, c_new) if keep is None else (xp.empty_like(h_new), xp.empty_like(c_new))
+        tmp, w_hh_t = xp.empty((batch, 4 * hidden), dtype=x.dtype), w_hh.T
+        h, c = h0, c0
+        for t in _steps(steps, reverse):
+            xp.matmul(h, w_hh_t, out=tmp)
+            gates[t] += tmp
+            lstm_cell_forward(xp, gates[t], c, gates[t], act[t], c_new[t], tc[t], h_new[t])
+            h, c = self.carry(t, h_new[t], h, hs), self.carry(t, c_new[t], c, cs)
+        self.saved = (x, h0, c0, w_ih, w_hh, gates, act, tc, hs, cs)
+        out = h_new if keep is None else h_new * keep
+        return out, h.copy(), c.copy()
+
+    def backward(self, d_out, d_hn, d_cn):
+        xp = self.xp
+        x, h0, c0, w_ih, w_hh, tanh_gates, act, tc, hs, cs = self.saved
+        ref = next(g for g in (d_out, d_hn, d_cn) if g is not None)
+        d_out = None if d_out is None else d_out.data
+        c_prev = self.previous(cs, c0)
+        dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
+        dc = xp.zeros_like(c0) if d_cn is None else d_cn.data.copy()
+        d_gates, dc_cell = xp.empty_like(act), xp.empty_like(c0)
+        for t in _steps(x.shape[0], not self.reverse):
+            lstm_cell_backward(xp, tanh_gates[t], act[t], c_prev[t], tc[t],
+                               self.into_cell(t, dh, d_out), self.into_cell(t, dc, None),
+                               d_gates[t], dc_cell)
+            skip_h, skip_c = self.past_cell(t, dh), self.past_cell(t, dc)
+            dh = d_gates[t] @ w_hh
+            dc = dc_cell.copy()
+            if skip_h is not None:
+                dh += skip_h
+                dc += skip_c
+        dx, d_w_ih, d_w_hh, db = self.weight_grads(d_gates, x, self.previous(hs, h0), w_ih)
+        grads = (dx, dh, dc, d_w_ih, d_w_hh) + ((db, db) if self.has_bias else ())
+        return self.wrap_all(ref, grads)
+
+
+class GRUSequence(_Sequence):
+    """(x, h0, W_ih, W_hh[, b_ih, b_hh]) -> (outputs, h_n), PyTorch's GRU (reset after the
+    hidden matmul)."""
+
+    name = "gru"
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None):
+        xp = self.xp
+        self.reverse, self.keep, self.has_bias = reverse, keep, b_ih is not None
+        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
+        gi = _project(x, w_ih, b_ih)
+        gh = xp.empty_like(gi)
+        rz = xp.empty((steps, batch, 2 * hidden), dtype=x.dtype)
+        n, h_new = xp.empty((steps, batch, hidden), dtype=x.dtype), xp.empty(
+            (steps, batch, hidden), dtype=x.dtype)
+        hs = h_new if keep is None else xp.empty_like(h_new)
+        w_hh_t = w_hh.T
+        h = h0
+        for t in _steps(steps, reverse):
+            xp.matmul(h, w_hh_t, out=gh[t])
+            if b_hh is not None:
+                gh[t] += b_hh
+            gru_cell_forward(xp, gi[t], gh[t], h, rz[t], n[t], h_new[t])
+            h = self.carry(t, h_new[t], h, hs)
+        self.saved = (x, h0, w_ih, w_hh, gh, rz, n, hs)
+        return (h_new if keep is None else h_new * keep), h.copy()
+
+    def backward(self, d_out, d_hn):
+        xp = self.xp
+        x, h0, w_ih, w_hh, gh, rz, n, hs = self.saved
+        hidden = h0.shape[-1]
+        ref = d_out if d_out is not None else d_hn
+        d_out = None if d_out is None else d_out.data
+        h_prev = self.previous(hs, h0)
+        dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
+        d_gi, d_gh, dh_cell = xp.empty_like(gh), xp.empty_like(gh), xp.empty_like(h0)
+        for t in _steps(x.shape[0], not self.reverse):
+            gru_cell_backward(xp, rz[t], n[t], gh[t][:, 2 * hidden:], h_prev[t],
+                              self.into_cell(t, dh, d_out), d_gi[t], d_gh[t], dh_cell)
+            skip = self.past_cell(t, dh)
+            dh = d_gh[t] @ w_hh
+            dh += dh_cell
+            if skip is not None:
+                dh += skip
+        dx, d_w_ih, _, db_ih = self.weight_grads(d_gi, x, h_prev, w_ih)
+        g = d_gh.reshape(-1, 3 * hidden)
+        d_w_hh = g.T @ h_prev.reshape(-1, hidden)
+        grads = (dx, dh, d_w_ih, d_w_hh) + ((db_ih, g.sum(axis=0)) if self.has_bias else ())
+        return self.wrap_all(ref, grads)
+
+
+class RNNSequence(_Sequence):
+    """(x, h0, W_ih, W_hh[, b_ih, b_hh]) -> (outputs, h_n), h' = tanh or relu of
+    x W_ih^T + b_ih + h W_hh^T + b_hh."""
+
+    name = "rnn"
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None,
+                relu=False):
+        xp = self.xp
+        self.reverse, self.keep, self.has_bias, self.relu = reverse, keep, b_ih is not None, relu
+        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
+        pre = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
+        h_new = xp.empty((steps, batch, hidden), dtype=x.dtype)
+        hs = h_new if keep is None else xp.empty_like(h_new)
+        tmp, w_hh_t = xp.empty((batch, hidden), dtype=x.dtype), w_hh.T
+        h = h0
+        for t in _steps(steps, reverse):
+            xp.matmul(h, w_hh_t, out=tmp)
+            pre[t] += tmp
+            rnn_cell_forward(xp, pre[t], h_new[t], relu)
+            h = self.carry(t, h_new[t], h, hs)
+        self.saved = (x, h0, w_ih, w_hh, h_new, hs)
+        return (h_new if keep is None else h_new * keep), h.copy()
+
+    def backward(self, d_out, d_hn):
+        xp = self.xp
+        x, h0, w_ih, w_hh, h_new, hs = self.saved
+        ref = d_out if d_out is not None else d_hn
+        d_out = None if d_out is None else d_out.data
+        dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
+        d_pre = xp.empty_like(h_new)
+        for t in _steps(x.shape[0], not self.reverse):
+            rnn_cell_backward(xp, h_new[t], self.into_cell(t, dh, d_out), d_pre[t], self.relu)
+            skip = self.past_cell(t, dh)
+            dh = d_pre[t] @ w_hh
+            if skip is not None:
+                dh += skip
+        dx, d_w_ih, d_w_hh, db = self.weight_grads(d_pre, x, self.previous(hs, h0), w_ih)
+        grads = (dx, dh, d_w_ih, d_w_hh) + ((db, db) if self.has_bias else ())
+        return self.wrap_all(ref, grads)
