@@ -231,3 +231,49 @@ def test_gradcheck_reports_worst_element():
 def test_gradcheck_refuses_float32():
     with pytest.raises(TypeError, match="float64"):
         ts.gradcheck(lambda t: t * 2, [ts.randn(2, requires_grad=True)])
+
+
+def test_backward_inputs_accumulates_only_into_those():
+    a = ts.tensor([1.0, 2.0], requires_grad=True)
+    b = ts.tensor([3.0, 4.0], requires_grad=True)
+    (a * b).sum().backward(inputs=[a])
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+    assert b.grad is None
+
+
+def test_a_node_that_receives_no_gradient_is_skipped():
+    class Blocks(ts.autograd.Function):  # a custom op that declines to differentiate
+        name = "blocks"
+
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, g):
+            return None
+
+    x = ts.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    (Blocks.apply(y).sum() + (y * 3).sum()).backward()  # y still gets 3 via the other path
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_retained_grad_is_a_private_writable_copy():
+    x = ts.randn(2, 3, requires_grad=True)
+    h = (x * 2).retain_grad()
+    h.sum().backward()  # the gradient of a sum is a broadcast view
+    h.grad.zero_()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_second_backward_through_nodes_that_saved_nothing_is_allowed():
+    a = ts.tensor([1.0], requires_grad=True)
+    y = (a + a).sum()
+    y.backward()
+    y.backward()
+    assert a.grad.item() == 4.0
+
+
+def test_gradcheck_on_a_non_contiguous_input():
+    w = ts.randn(3, 2, dtype=ts.float64)
+    wt = ts.Tensor._wrap(w.data.T).requires_grad_()  # a strided view
+    assert ts.gradcheck(lambda t: (t * t).sum(axis=0), [wt])

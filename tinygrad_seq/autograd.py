@@ -241,6 +241,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         while ready:
             fn = ready.pop()
             grads = sums.take(fn)
+            if grads is None:  # every consumer sent None: nothing flows through this node
+                _release_parents(fn, deps, ready)
+                continue
             if fn.out_hooks:
                 grads = run_hooks(fn.out_hooks, grads)
             if fn.retained:
@@ -264,14 +267,20 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             for p, need, g in zip(fn.parents, fn.needs_grad, in_grads):
                 if need and g is not None:
                     sums.deliver(p, _fit(g, p))
-                c = p._ctx
-                if c is not None:
-                    deps[c] -= 1
-                    if deps[c] == 0:
-                        ready.append(c)
-            if not retain_graph:
-                fn.saved = _FREED
+            _release_parents(fn, deps, ready)
+            if not retain_graph and fn.saved is not None:
+                fn.saved = _FREED  # nodes that saved nothing can run again, as in PyTorch
         return _finish_leaves(sums, wanted, create_graph)
+
+
+def _release_parents(fn, deps, ready):
+    """``fn`` is done: each parent node has one consumer less to wait for."""
+    for p in fn.parents:
+        c = p._ctx
+        if c is not None:
+            deps[c] -= 1
+            if deps[c] == 0:
+                ready.append(c)
 
 
 class _GradSums:
@@ -304,7 +313,9 @@ class _GradSums:
         slot[t._idx] = g if prev is None else self._sum(prev, g)
 
     def take(self, fn):
-        grads = self.pending.pop(fn)
+        grads = self.pending.pop(fn, None)
+        if grads is None:
+            return None
         for g in grads:
             self.owned.discard(id(g))
         return grads

@@ -73,15 +73,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 
 def _numerical(f, x, eps):
     """Central differences of the scalar ``f()`` with respect to every element of array ``x``,
-    perturbed in place. ``f`` runs with graph recording on: it may call ts.grad itself."""
+    perturbed in place (element by element, so strided views work too). ``f`` runs with graph
+    recording on: it may call ts.grad itself."""
     num = numpy.zeros(x.shape)
-    flat, out = x.reshape(-1), num.reshape(-1)  # views: writing them perturbs x in place
-    for j in range(flat.size):
-        orig = flat[j].item()
-        flat[j] = orig + eps
+    for j in numpy.ndindex(*x.shape):
+        orig = x[j].item()
+        x[j] = orig + eps
         plus = f()
-        flat[j] = orig - eps
+        x[j] = orig - eps
         minus = f()
-        flat[j] = orig
-        out[j] = (plus - minus) / (2 * eps)
+        x[j] = orig
+        num[j] = (plus - minus) / (2 * eps)
     return num

@@ -52,6 +52,8 @@ def store_retained(retained, grads):
     for i, ref in retained.items():
         owner, g = ref(), grads[i]
         if owner is not None and g is not None:
+            if not g.requires_grad:  # may be a read-only broadcast view shared with the graph
+                g = g._wrap(g.data.copy())
             owner.grad = g if owner.grad is None else owner.grad + g
 
 

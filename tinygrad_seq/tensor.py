@@ -191,7 +191,18 @@ class Tensor(MathMethods, ShapeMethods):
         ``gradient`` is needed when ``self`` is not a scalar."""
         grads = autograd._root_grads((self,), gradient if gradient is None else (gradient,),
                                      "backward")
-        autograd.run_backward((self,), grads, retain_graph or create_graph, create_graph)
+        if inputs is None:
+            autograd.run_backward((self,), grads, retain_graph or create_graph, create_graph)
+            return
+        # only these tensors accumulate a gradient (PyTorch's backward(inputs=...))
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        found = autograd.run_backward((self,), grads, retain_graph or create_graph,
+                                      create_graph, inputs)
+        for t in inputs:
+            g = found[id(t) if t._ctx is None else (t._ctx, t._idx)]
+            if g is not None:
+                g = g if create_graph else Tensor._wrap(g.data.copy())
+                t.grad = g if t.grad is None else t.grad + g
 
     def register_hook(self, hook):
         """``hook(grad)`` runs when the gradient of this tensor is computed; returning a tensor

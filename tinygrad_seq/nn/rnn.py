@@ -1,12 +1,14 @@
 """Sequence layers RNN, LSTM and GRU: PyTorch's signature, parameter names, gate order and
-initialisation, unrolled over time by a Python loop that autograd records step by step.
+initialisation.
 
 Layout: input (T, B, I), or (B, T, I) with ``batch_first``, or unbatched (T, I). Returns
 ``output, h_n`` (``output, (h_n, c_n)`` for LSTM) with output (T, B, D*H) and h_n (L*D, B, H),
-where D = 2 for bidirectional layers. Each direction of each layer:
-  1. projects the inputs of all T steps with one matmul (x W_ih^T + biases),
-  2. per step adds h W_hh^T and applies the cell (nn/cells.py), tagging the step's nodes with
-     (layer, direction, step) so drawings can group the unrolled graph.
+where D = 2 for bidirectional layers. Each direction of each layer runs as
+  * one whole-sequence node (ops/sequence.py) by default: all input projections in one GEMM,
+    a hand-written BPTT backward, the weight gradients as one GEMM over all steps; or
+  * unrolled (``unroll=True``, or ``fused=False`` for composed cells, and always for the LSTM
+    variants): per step h W_hh^T plus the cell (nn/cells.py), each step's nodes tagged with
+    (layer, direction, step) so drawings can group the unrolled graph.
 Variable-length batches: ``lengths=`` (or a prefix ``mask=``) freezes each sequence's state after
 its last step, zeroes the padded outputs (as pad_packed_sequence does) and lets no gradient
 through padded steps; h_n is then each sequence's state at its own last step.

@@ -8,8 +8,9 @@ returns one gradient per input, written with Tensor operations so that the same 
 first and (with ``create_graph=True``) second derivatives. Broadcast inputs get gradients of the
 broadcast shape; the engine sums them back (autograd._fit), so no op undoes broadcasting itself.
 
-Everything else (mean, var, softmax-free losses, stack, chunk, dropout, ...) is composed from
-these in tensor.py; docs/primitives.md lists them and says why each one is a primitive.
+Everything else (mean, var, std, stack, chunk, masked_fill, dropout, ...) is composed from
+these in tensor_math.py, tensor_shape.py and functions.py; docs/primitives.md lists them and
+says why each one is a primitive.
 """
 
 from .elementwise import (

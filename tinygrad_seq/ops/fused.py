@@ -1,9 +1,9 @@
 """Fused recurrent-cell primitives: the whole pointwise part of one LSTM or GRU step as one
 graph node, with a hand-written backward (the maths is in cellmath.py).
 
-A composed LSTM step is about twenty nodes (chunk, three sigmoids, tanh, products, sums); the
-fused op is one. The composed cells in nn/cells.py stay for drawing graphs gate by gate and for
-checking these (tests/test_fused.py). Whole sequences use sequence.py instead.
+A composed LSTM step's pointwise part is ten nodes (chunk, three sigmoids, two tanh, products,
+a sum); the fused op is one. The composed cells in nn/cells.py stay for drawing graphs gate
+by gate and for checking these (tests/test_fused.py). Whole sequences use sequence.py instead.
 """
 
 from __future__ import annotations
