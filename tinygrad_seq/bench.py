@@ -94,7 +94,14 @@ def rnn_step(kinds=("LSTM", "GRU", "RNN"), batch=32, steps=64, inputs=128, hidde
     return results
 
 
-BENCHMARKS = {"tiny-ops": lambda: {"tiny-ops": tiny_ops()}, "rnn-step": rnn_step}
+def attention():
+    from .bench_attention import mha, sdpa  # it builds on this module's helpers
+    return {"sdpa fwd+bwd B=32 heads=4 T=64 D=64": sdpa(),
+            "mha fwd+bwd B=32 heads=4 T=64 E=256": mha()}
+
+
+BENCHMARKS = {"tiny-ops": lambda: {"tiny-ops": tiny_ops()}, "rnn-step": rnn_step,
+              "attention": attention}
 UNITS = {"tiny-ops": (1e-6, "us per op")}
 
 

@@ -2,6 +2,7 @@
 ``functional``, ``init`` and ``utils``."""
 
 from . import functional, init, utils
+from .attention import AdditiveAttention, LuongAttention, MultiheadAttention
 from .cells import GRUCell, LSTMCell, RNNCell
 from .layers import Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter, Sequential
@@ -9,4 +10,4 @@ from .rnn import GRU, LSTM, RNN
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Embedding", "Dropout",
            "LayerNorm", "functional", "init", "utils", "RNNCell", "LSTMCell", "GRUCell", "RNN",
-           "LSTM", "GRU"]
+           "LSTM", "GRU", "MultiheadAttention", "AdditiveAttention", "LuongAttention"]

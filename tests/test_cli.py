@@ -1,0 +1,60 @@
+"""The tinygrad-seq command: jobs run end to end; mistakes are one line and exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import tinygrad_seq as ts
+from tinygrad_seq.cli import main
+
+
+def test_train_runs_end_to_end_and_saves(tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    code = main(["train", "--task", "addition", "--steps", "3", "--batch", "4", "--hidden", "8",
+                 "--heldout", "5", "--decode", "beam", "--beam", "2", "--save", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "exact match on 5 held-out examples" in out and "by source length" in out
+    state = ts.load(path)
+    assert "decoder.out.weight" in state
+
+
+def test_teacher_forcing_schedule_option(capsys):
+    code = main(["train", "--task", "reverse", "--steps", "2", "--batch", "2", "--hidden", "4",
+                 "--heldout", "2", "--teacher-forcing", "linear:1.0:0.5"])
+    assert code == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--teacher-forcing", "cubic:1"], "bad teacher-forcing schedule"),
+    (["train", "--teacher-forcing", "exponential:2"], "exponential decay needs 0 < k < 1"),
+    (["train", "--task", "sort"], "invalid choice: 'sort'"),
+])
+def test_bad_options_exit_2_with_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+
+
+def test_runtime_errors_are_one_line(capsys, tmp_path):
+    code = main(["train", "--steps", "1", "--batch", "2", "--hidden", "4", "--heldout", "2",
+                 "--save", str(tmp_path / "missing" / "dir" / "m.npz")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("tinygrad-seq: error:") and err.count("\n") == 1
+
+
+def test_unknown_benchmark(capsys):
+    assert main(["bench", "nothing"]) == 2
+    assert "unknown benchmark 'nothing'" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "tinygrad_seq", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "train" in out and "bench" in out

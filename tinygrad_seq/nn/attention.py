@@ -1,0 +1,422 @@
+"""Attention: scaled dot-product attention (Vaswani et al. 2017) and PyTorch's
+MultiheadAttention, plus the two classic seq2seq scores, additive (Bahdanau et al. 2014) and
+multiplicative (Luong et al. 2015).
+
+Everything is composed from Tensor ops (MatMul, Softmax, Where, Add, Tanh, reshapes): no
+primitive of its own, so autograd derives every gradient (second derivatives included). Masks
+are constants built on raw arrays; nothing differentiable is computed outside the graph.
+
+Masks, as in PyTorch: for ``scaled_dot_product_attention`` a bool ``attn_mask`` is True where
+a query *may* attend; for ``MultiheadAttention`` a bool mask is True where it may *not* (it
+becomes -inf). Float masks are added to the scores. ``key_padding_mask`` is True on padding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import creation
+from ..autograd import ShapeError
+from ..functions import dropout
+from ..tensor import Tensor
+from . import init
+from .layers import Linear
+from .module import Module, Parameter
+
+_INF = float("inf")
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _shape(t):
+    return tuple(t.shape)
+
+
+def _as_mask(op, name, mask, like):
+    """``mask`` as a Tensor on ``like``'s backend; bool or floating point, else TypeError."""
+    if not isinstance(mask, Tensor):
+        mask = Tensor._wrap(like.xp.asarray(mask))
+    if mask.dtype != numpy.bool_ and mask.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be a bool or floating-point tensor, got {mask.dtype}")
+    return mask
+
+
+def _softmax_rows(scores, safe):
+    """Softmax over the last axis. With ``safe``, a row whose scores are all -inf (every key
+    masked) gets weights 0 and passes no gradient, instead of 0/0 = nan (PyTorch's
+    ``_safe_softmax``, which ``F.scaled_dot_product_attention`` uses)."""
+    if safe:
+        dead = (scores.data == -_INF).all(axis=-1, keepdims=True)  # (..., L, 1), a constant
+        if dead.any():
+            dead = Tensor._wrap(dead)
+            return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    return scores.softmax(-1)
+
+
+def _attend(q, k, v, mask, scale, dropout_p, safe):
+    """softmax(scale q kᵀ + mask) v; returns (output, weights after dropout).
+
+    ``mask``: None, a bool tensor (True = may attend) or a float tensor added to the scores."""
+    scores = (q * scale) @ k.mT  # (..., L, S)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -_INF) if mask.dtype == numpy.bool_ else scores + mask
+    w = _softmax_rows(scores, safe and mask is not None)
+    if dropout_p > 0:
+        w = dropout(w, dropout_p)
+    return w @ v, w  # (..., L, Ev), (..., L, S)
+
+
+def _check_dropout(op, p):
+    if not 0 <= p < 1:
+        raise ValueError(f"{op}: dropout probability must be in [0, 1), got {p}")
+
+
+# ---- scaled dot-product attention -------------------------------------------------------------
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None):
+    """Attention(Q, K, V) = softmax(s Q Kᵀ + M) V, with s = ``scale`` (default 1/√E), as
+    PyTorch's ``F.scaled_dot_product_attention``.
+
+    Shapes: query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev); the
+    leading dimensions broadcast. ``attn_mask`` broadcasts to (..., L, S): bool means True =
+    may attend (M = 0 there, -inf elsewhere), float is M itself. ``is_causal`` lets query i
+    see keys j ≤ i (top-left aligned, as in PyTorch; not together with ``attn_mask``).
+    ``dropout_p`` > 0 drops attention weights (always: this function has no eval mode).
+
+    A query whose keys are all masked gets output 0 and gradient 0, as in PyTorch 2.13
+    (whose softmax here is "safe": it returns 0, not nan, for an all -inf row)."""
+    op = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if t.ndim < 2:
+            raise ShapeError(f"{op}: {name} must have at least 2 dimensions (..., seq, "
+                             f"features), got shape {_shape(t)}")
+    if query.shape[-1] != key.shape[-1]:
+        raise ShapeError(f"{op}: query shape {_shape(query)} and key shape {_shape(key)} have "
+                         f"different feature sizes E ({query.shape[-1]} != {key.shape[-1]})")
+    if key.shape[-2] != value.shape[-2]:
+        raise ShapeError(f"{op}: key shape {_shape(key)} and value shape {_shape(value)} have "
+                         f"different sequence lengths S")
+    if key.shape[-2] == 0:
+        raise ShapeError(f"{op}: empty key sequence (key shape {_shape(key)}): there is "
+                         f"nothing to attend to")
+    try:
+        batch = tuple(numpy.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2]))
+    except ValueError:
+        raise ShapeError(f"{op}: the batch dimensions of query {_shape(query)}, key "
+                         f"{_shape(key)} and value {_shape(value)} do not broadcast") from None
+    _check_dropout(op, dropout_p)
+    L, S = query.shape[-2], key.shape[-2]
+    mask = None
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
+        mask = Tensor._wrap(query.xp.tril(query.xp.ones((L, S), dtype=bool)))  # (L, S)
+    elif attn_mask is not None:
+        mask = _as_mask(op, "attn_mask", attn_mask, query)
+        scores_shape = batch + (L, S)
+        try:
+            fits = numpy.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"{op}: attn_mask shape {_shape(mask)} does not broadcast to the "
+                             f"scores' shape {scores_shape} (batch + (L, S))")
+        if mask.dtype != numpy.bool_:
+            mask = mask.astype(query.dtype)
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    return _attend(query, key, value, mask, scale, dropout_p, safe=True)[0]
+
+
+# ---- multi-head attention ---------------------------------------------------------------------
+
+
+class MultiheadAttention(Module):
+    """PyTorch's ``nn.MultiheadAttention``: MultiHead(Q, K, V) = [head_1; ...; head_h] W_Oᵀ + b_O
+    with head_i = Attention(Q W_Qiᵀ + b_Qi, K W_Kiᵀ + b_Ki, V W_Viᵀ + b_Vi), each head of size
+    embed_dim / num_heads.
+
+    Parameters have PyTorch's names and shapes (``in_proj_weight`` (3E, E), or
+    ``q_proj_weight``/``k_proj_weight``/``v_proj_weight`` when kdim or vdim differ from E;
+    ``in_proj_bias`` (3E); ``out_proj``), so a ``state_dict`` moves between the two unchanged.
+    Layout: (L, B, E), or (B, L, E) with ``batch_first``, or unbatched (L, E).
+
+    Fully masked query rows are nan with ``need_weights=True`` and 0 with
+    ``need_weights=False``, as in PyTorch (its two paths use a plain and a "safe" softmax)."""
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, dtype=None):
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be positive, "
+                             f"got {embed_dim} and {num_heads}")
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by "
+                             f"num_heads {num_heads}")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
+                                      "not supported")
+        _check_dropout("MultiheadAttention", dropout)
+        self.embed_dim, self.num_heads = embed_dim, num_heads
+        self.head_dim = embed_dim // num_heads
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self.dropout, self.batch_first = dropout, batch_first
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        E, empty = embed_dim, creation.empty
+        # assignment order = PyTorch's state_dict order
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(empty(3 * E, E, dtype=dtype))
+        else:
+            self.q_proj_weight = Parameter(empty(E, E, dtype=dtype))
+            self.k_proj_weight = Parameter(empty(E, self.kdim, dtype=dtype))
+            self.v_proj_weight = Parameter(empty(E, self.vdim, dtype=dtype))
+        self.in_proj_bias = Parameter(empty(3 * E, dtype=dtype)) if bias else None
+        self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def _in_projection(self, query, key, value):
+        """Q, K, V projections, each (B, ·, E); self-attention uses one (B·L, E) @ (E, 3E)."""
+        E = self.embed_dim
+
+        def linear(x, w, b):  # 2-D GEMM: NumPy is slower on (B, L, E) @ (E, F)
+            y = x.reshape(-1, x.shape[-1]) @ w.T
+            y = y + b if b is not None else y
+            return y.reshape(x.shape[:-1] + (w.shape[0],))
+
+        b = self.in_proj_bias.split(E) if self.in_proj_bias is not None else (None,) * 3
+        if not self._qkv_same_embed_dim:
+            ws = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        elif query is key and key is value:
+            return linear(query, self.in_proj_weight, self.in_proj_bias).split(E, -1)
+        else:
+            ws = self.in_proj_weight.split(E)
+        return tuple(linear(x, w, bb) for x, w, bb in zip((query, key, value), ws, b))
+
+    def _check(self, query, key, value, key_padding_mask, attn_mask):
+        """Validate the inputs; returns (key_padding_mask, attn_mask) as additive float masks."""
+        op = "MultiheadAttention"
+        if query.ndim not in (2, 3):
+            raise ShapeError(f"{op}: query must be 3-D (batched) or 2-D (unbatched), got shape "
+                             f"{_shape(query)}")
+        for name, t in (("key", key), ("value", value)):
+            if t.ndim != query.ndim:
+                raise ShapeError(f"{op}: query has shape {_shape(query)} but {name} has shape "
+                                 f"{_shape(t)}; both must be {query.ndim}-D")
+        for name, t, n in (("query", query, self.embed_dim), ("key", key, self.kdim),
+                           ("value", value, self.vdim)):
+            if t.shape[-1] != n:
+                raise ShapeError(f"{op}: {name} has shape {_shape(t)}, expected last dimension "
+                                 f"{n}")
+        seq, bat = (1, 0) if self.batch_first else (0, 1)
+        if query.ndim == 3 and query.shape[bat] != key.shape[bat]:
+            raise ShapeError(f"{op}: batch sizes differ: query shape {_shape(query)}, key shape "
+                             f"{_shape(key)} (batch_first={self.batch_first})")
+        if key.shape[:-1] != value.shape[:-1]:
+            raise ShapeError(f"{op}: key shape {_shape(key)} and value shape {_shape(value)} "
+                             f"differ in batch or sequence length")
+        if query.ndim == 2:
+            seq = 0
+        S = key.shape[seq]
+        if S == 0:
+            raise ShapeError(f"{op}: empty key sequence (key shape {_shape(key)})")
+        B, L = (query.shape[bat] if query.ndim == 3 else 1), query.shape[seq]
+        wants = {"key_padding_mask": [(B, S) if query.ndim == 3 else (S,)],
+                 "attn_mask": [(L, S), (B * self.num_heads, L, S)]}
+        masks = []
+        for name, mask in (("key_padding_mask", key_padding_mask), ("attn_mask", attn_mask)):
+            if mask is not None:
+                mask = _as_mask(op, name, mask, query)
+                if _shape(mask) not in wants[name]:
+                    raise ShapeError(f"{op}: {name} has shape {_shape(mask)}, expected "
+                                     f"{' or '.join(map(str, wants[name]))} for query shape "
+                                     f"{_shape(query)}, key shape {_shape(key)}")
+                # PyTorch's canonical form: bool True (= masked) -> -inf, float added as is
+                mask = Tensor._wrap(mask.xp.where(mask.data, -_INF, 0.0).astype(query.dtype)) \
+                    if mask.dtype == numpy.bool_ else mask.astype(query.dtype)
+            masks.append(mask)
+        return masks
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        """Returns (attn_output, attn_weights): output (L, B, E) / (B, L, E) / (L, E); weights
+        (B, L, S) averaged over heads, (B, num_heads, L, S) with ``average_attn_weights=False``,
+        or None when ``need_weights`` is False. ``attn_mask``: (L, S) or (B·num_heads, L, S).
+        ``is_causal`` is a hint that ``attn_mask`` is causal, as in PyTorch."""
+        kpm, am = self._check(query, key, value, key_padding_mask, attn_mask)
+        if is_causal and attn_mask is None:
+            raise ValueError("MultiheadAttention: is_causal=True needs attn_mask as well (the "
+                             "flag is only a hint that attn_mask is causal)")
+        H, D = self.num_heads, self.head_dim
+        batched = query.ndim == 3
+        q, k, v = self._in_projection(*self._batch_major(query, key, value, batched))
+        B, L, S = q.shape[0], q.shape[1], k.shape[1]
+        q, k, v = (x.reshape(B, x.shape[1], H, D).permute(0, 2, 1, 3) for x in (q, k, v))
+        # q (B, H, L, D), k and v (B, H, S, D)
+        if is_causal and kpm is None and not need_weights:  # PyTorch trusts the hint here
+            mask = Tensor._wrap(query.xp.tril(query.xp.ones((L, S), dtype=bool)))
+        else:
+            mask = am.reshape(B, H, L, S) if am is not None and am.ndim == 3 else am
+            if kpm is not None:  # mask: None, (L, S) or (B, H, L, S); kpm (B, 1, 1, S)
+                kpm = kpm.reshape(B, 1, 1, S)
+                mask = kpm if mask is None else mask + kpm
+        p = self.dropout if self.training else 0.0
+        out, w = _attend(q, k, v, mask, 1 / math.sqrt(D), p, safe=not need_weights)
+        out = out.permute(0, 2, 1, 3).reshape(B * L, self.embed_dim)  # (B·L, E)
+        out = self.out_proj(out).reshape(B, L, self.embed_dim)  # (B, L, E)
+        if not batched:
+            out = out.squeeze(0)  # (L, E)
+        elif not self.batch_first:
+            out = out.transpose(0, 1)  # (L, B, E)
+        if not need_weights:
+            return out, None
+        if average_attn_weights:
+            w = w.mean(axis=1)  # (B, L, S)
+        return out, (w if batched else w.squeeze(0))
+
+    def _batch_major(self, query, key, value, batched):
+        """The three inputs as (B, ·, features), keeping `query is key` for self-attention."""
+        if batched and self.batch_first:
+            return query, key, value
+        move = (lambda x: x.unsqueeze(0)) if not batched else (lambda x: x.transpose(0, 1))
+        q = move(query)
+        k = q if key is query else move(key)
+        return q, k, (k if value is key else move(value))
+
+    def extra_repr(self):
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
+                f"batch_first={self.batch_first}")
+
+
+# ---- seq2seq attention (Bahdanau, Luong) ------------------------------------------------------
+
+
+class _Seq2SeqAttention(Module):
+    """Shared forward: scores (B, Tq, Tk) from ``self._score``, masked softmax over keys,
+    context = weights @ values. A row whose keys are all padding gets weights 0, context 0."""
+
+    def forward(self, query, keys, values=None, key_padding_mask=None):
+        """query (B, Dq) for one decoder step or (B, Tq, Dq); keys (B, Tk, Dk); values
+        (B, Tk, Dv), default keys; key_padding_mask (B, Tk) bool, True = padding. Returns
+        (context, weights): (B, Dv) and (B, Tk), or (B, Tq, Dv) and (B, Tq, Tk)."""
+        values = keys if values is None else values
+        kpm = self._check(query, keys, values, key_padding_mask)
+        single = query.ndim == 2
+        q = query.unsqueeze(1) if single else query  # (B, Tq, Dq)
+        scores = self._score(q, keys)  # (B, Tq, Tk)
+        if kpm is not None:
+            scores = scores.masked_fill(Tensor._wrap(kpm.data[:, None, :]), -_INF)
+        w = _softmax_rows(scores, safe=kpm is not None)  # (B, Tq, Tk)
+        context = w @ values  # (B, Tq, Dv)
+        return (context.squeeze(1), w.squeeze(1)) if single else (context, w)
+
+    def _check(self, query, keys, values, key_padding_mask):
+        op = type(self).__name__
+        if query.ndim not in (2, 3):
+            raise ShapeError(f"{op}: query must be (B, Dq) or (B, Tq, Dq), got shape "
+                             f"{_shape(query)}")
+        for name, t in (("keys", keys), ("values", values)):
+            if t.ndim != 3:
+                raise ShapeError(f"{op}: {name} must be (B, Tk, features), got shape "
+                                 f"{_shape(t)}")
+        for name, t, n in (("query", query, self.query_size), ("keys", keys, self.key_size)):
+            if t.shape[-1] != n:
+                raise ShapeError(f"{op}: {name} has shape {_shape(t)}, expected last dimension "
+                                 f"{n}")
+        if query.shape[0] != keys.shape[0] or keys.shape[0] != values.shape[0]:
+            raise ShapeError(f"{op}: batch sizes differ: query shape {_shape(query)}, keys shape "
+                             f"{_shape(keys)}, values shape {_shape(values)}")
+        if keys.shape[1] != values.shape[1]:
+            raise ShapeError(f"{op}: keys shape {_shape(keys)} and values shape "
+                             f"{_shape(values)} have different lengths Tk")
+        if keys.shape[1] == 0:
+            raise ShapeError(f"{op}: empty key sequence (keys shape {_shape(keys)})")
+        if key_padding_mask is None:
+            return None
+        kpm = _as_mask(op, "key_padding_mask", key_padding_mask, keys)
+        if kpm.dtype != numpy.bool_:
+            raise TypeError(f"{op}: key_padding_mask must be bool (True = padding), got "
+                            f"{kpm.dtype}")
+        if _shape(kpm) != keys.shape[:2]:
+            raise ShapeError(f"{op}: key_padding_mask has shape {_shape(kpm)}, expected "
+                             f"{tuple(keys.shape[:2])} (batch, key length)")
+        return kpm
+
+
+class AdditiveAttention(_Seq2SeqAttention):
+    """Bahdanau et al. (2014): score(q, k) = vᵀ tanh(W_q q + W_k k + b),
+    a = softmax over keys of the scores, context = Σ_j a_j value_j.
+
+    Parameters: ``query_proj`` (W_q, no bias), ``key_proj`` (W_k and b), ``v`` (hidden -> 1,
+    no bias)."""
+
+    def __init__(self, query_size, key_size, hidden_size, dtype=None):
+        self.query_size, self.key_size, self.hidden_size = query_size, key_size, hidden_size
+        self.query_proj = Linear(query_size, hidden_size, bias=False, dtype=dtype)
+        self.key_proj = Linear(key_size, hidden_size, dtype=dtype)
+        self.v = Linear(hidden_size, 1, bias=False, dtype=dtype)
+
+    def _score(self, q, keys):
+        e = self.query_proj(q).unsqueeze(2) + self.key_proj(keys).unsqueeze(1)  # (B, Tq, Tk, H)
+        return self.v(e.tanh()).squeeze(-1)  # (B, Tq, Tk)
+
+    def extra_repr(self):
+        return f"query_size={self.query_size}, key_size={self.key_size}, " \
+               f"hidden_size={self.hidden_size}"
+
+
+class LuongAttention(_Seq2SeqAttention):
+    """Luong et al. (2015), multiplicative scores of a query q and a key k:
+
+        dot:     score(q, k) = qᵀ k                  (query_size == key_size)
+        general: score(q, k) = qᵀ W k                (``W``: Linear(key_size, query_size))
+        concat:  score(q, k) = vᵀ tanh(W [q; k])     (``W``: Linear(query_size + key_size,
+                                                      hidden_size), ``v``: Linear(hidden, 1))
+
+    with no biases; a = softmax over keys of the scores, context = Σ_j a_j value_j.
+    ``hidden_size`` is used by "concat" only."""
+
+    SCORES = ("dot", "general", "concat")
+
+    def __init__(self, query_size, key_size, score="dot", hidden_size=None, dtype=None):
+        if score not in self.SCORES:
+            raise ValueError(f"LuongAttention: unknown score {score!r}; use 'dot', 'general' "
+                             f"or 'concat'")
+        if score == "dot" and query_size != key_size:
+            raise ValueError(f"LuongAttention: the 'dot' score needs query_size == key_size, got "
+                             f"{query_size} and {key_size}; use 'general' or 'concat'")
+        if score == "concat" and hidden_size is None:
+            raise ValueError("LuongAttention: the 'concat' score needs hidden_size")
+        self.query_size, self.key_size, self.score = query_size, key_size, score
+        self.hidden_size = hidden_size
+        if score == "general":
+            self.W = Linear(key_size, query_size, bias=False, dtype=dtype)
+        elif score == "concat":
+            self.W = Linear(query_size + key_size, hidden_size, bias=False, dtype=dtype)
+            self.v = Linear(hidden_size, 1, bias=False, dtype=dtype)
+
+    def _score(self, q, keys):
+        if self.score == "dot":
+            return q @ keys.mT  # (B, Tq, Tk)
+        if self.score == "general":
+            return q @ self.W(keys).mT  # (B, Tq, Dq) @ (B, Dq, Tk)
+        # W [q; k] = W_q q + W_k k: no (B, Tq, Tk, Dq + Dk) concatenation needed
+        w_q, w_k = self.W.weight.split([self.query_size, self.key_size], 1)
+        e = (q @ w_q.T).unsqueeze(2) + (keys @ w_k.T).unsqueeze(1)  # (B, Tq, Tk, H)
+        return self.v(e.tanh()).squeeze(-1)  # (B, Tq, Tk)
+
+    def extra_repr(self):
+        return f"query_size={self.query_size}, key_size={self.key_size}, score={self.score!r}"
