@@ -277,3 +277,15 @@ def test_gradcheck_on_a_non_contiguous_input():
     w = ts.randn(3, 2, dtype=ts.float64)
     wt = ts.Tensor._wrap(w.data.T).requires_grad_()  # a strided view
     assert ts.gradcheck(lambda t: (t * t).sum(axis=0), [wt])
+
+
+def test_record_grad_norms_only_inside_the_block():
+    x = ts.tensor([3.0, 4.0], requires_grad=True)
+    y = x * 2
+    z = (y * 1.0).sum()
+    with ts.autograd.record_grad_norms():
+        z.backward(retain_graph=True)
+    assert y.grad_fn.grad_norms == [pytest.approx(2 ** 0.5)]  # dz/dy = (1, 1)
+    w = x * 3
+    w.sum().backward()
+    assert w.grad_fn.grad_norms is None

@@ -12,7 +12,7 @@ import numbers
 
 import numpy
 
-from . import autograd, backend, hooks, ops
+from . import backend, hooks, ops
 from .tensor_math import MathMethods
 from .tensor_shape import ShapeMethods
 
@@ -189,14 +189,14 @@ class Tensor(MathMethods, ShapeMethods):
     def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``.
         ``gradient`` is needed when ``self`` is not a scalar."""
-        grads = autograd._root_grads((self,), gradient if gradient is None else (gradient,),
+        grads = engine._root_grads((self,), gradient if gradient is None else (gradient,),
                                      "backward")
         if inputs is None:
-            autograd.run_backward((self,), grads, retain_graph or create_graph, create_graph)
+            engine.run_backward((self,), grads, retain_graph or create_graph, create_graph)
             return
         # only these tensors accumulate a gradient (PyTorch's backward(inputs=...))
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        found = autograd.run_backward((self,), grads, retain_graph or create_graph,
+        found = engine.run_backward((self,), grads, retain_graph or create_graph,
                                       create_graph, inputs)
         for t in inputs:
             g = found[id(t) if t._ctx is None else (t._ctx, t._idx)]
@@ -267,3 +267,6 @@ class Tensor(MathMethods, ShapeMethods):
     def zero_(self):
         self.data[...] = 0
         return self
+
+
+from . import engine  # noqa: E402  (the backward pass builds on Tensor, defined above)
