@@ -2,8 +2,9 @@
 ``functional``, ``init`` and ``utils``."""
 
 from . import functional, init, utils
-from .attention import AdditiveAttention, LuongAttention, MultiheadAttention
+from .attention import MultiheadAttention
 from .cells import GRUCell, LSTMCell, RNNCell
+from .decoder_attention import AdditiveAttention, LuongAttention
 from .layers import Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter, Sequential
 from .rnn import GRU, LSTM, RNN

@@ -20,7 +20,7 @@ import numpy
 from ..autograd import ShapeError
 from ..functions import cat, stack
 from ..tensor import Tensor
-from .attention import AdditiveAttention, LuongAttention
+from .decoder_attention import AdditiveAttention, LuongAttention
 from .layers import Embedding, Linear
 from .module import Module
 from .rnn import GRU, LSTM, RNN

@@ -234,8 +234,8 @@ def plot_attention(weights, source_tokens, output_tokens, path=None, title=None)
 
 
 def plot_losses(losses, path=None, smooth=50, title=None, log_scale=False):
-    """Training curve: the loss of every step, light, and its trailing moving average over
-    ``smooth`` steps, bold (``smooth`` <= 1 draws the raw curve only). ``log_scale`` puts y on
+    """Training curve: the loss of every step, light, and its moving average over ``smooth``
+    steps (centred), bold (``smooth`` <= 1 draws the raw curve only). ``log_scale`` puts y on
     a log scale, which shows progress after the first drop."""
     y = numpy.asarray(losses, dtype=float)
     if y.ndim != 1 or y.size == 0:
@@ -248,9 +248,7 @@ def plot_losses(losses, path=None, smooth=50, title=None, log_scale=False):
     ax.plot(x, y, color="tab:blue", alpha=0.3, lw=0.8, label="loss per step")
     window = min(int(smooth or 0), y.size)
     if window > 1:
-        # trailing window, so the average at step s uses no loss from after s
-        avg = numpy.convolve(y, numpy.ones(window) / window, mode="valid")
-        ax.plot(x[window - 1:], avg, color="tab:blue", lw=2.2,
+        ax.plot(x, _moving_average(y, window), color="tab:blue", lw=2.2,
                 label=f"moving average ({window} steps)")
     if log_scale:
         ax.set_yscale("log")
@@ -261,6 +259,16 @@ def plot_losses(losses, path=None, smooth=50, title=None, log_scale=False):
     ax.legend(loc="upper right")
     _save(fig, path)
     return fig
+
+
+def _moving_average(y, window):
+    """Mean over ``window`` steps centred on each step, the window narrowing symmetrically at
+    the ends (a clamped window would draw flat segments there). Centred: a trailing window lags
+    a falling loss and draws the average visibly above the raw curve."""
+    csum = numpy.concatenate([[0.0], numpy.cumsum(y)])
+    i = numpy.arange(y.size)
+    half = numpy.minimum(numpy.minimum(i, y.size - 1 - i), window // 2)
+    return (csum[i + half + 1] - csum[i - half]) / (2 * half + 1)
 
 
 # ---- matplotlib plumbing ---------------------------------------------------------------------
@@ -290,7 +298,8 @@ def _extension(path):
 
 def _save(fig, path):
     if path is not None:
-        fig.savefig(path, format=_extension(path), dpi=150)
+        # "tight" also keeps long tick labels and axis titles inside the saved image
+        fig.savefig(path, format=_extension(path), dpi=150, bbox_inches="tight")
 
 
 __all__ = ["gradient_norms", "unrolled_loss", "gradient_flow", "plot_attention", "plot_losses"]

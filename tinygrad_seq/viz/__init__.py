@@ -1,0 +1,1 @@
+"""Drawing the autograd graph: unrolled computation graphs, gradient flow, the rolled cell."""

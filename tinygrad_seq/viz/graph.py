@@ -1,0 +1,311 @@
+"""The autograd graph behind some tensors, captured as plain data for drawing.
+
+``capture(*roots, params=model)`` walks ``tensor._ctx -> fn.parents -> ...`` with a loop (an
+explicit stack, never recursion: an unrolled RNN has 100,000+ nodes) and returns a ``Graph``:
+
+* op nodes, one per ``Function`` (``name``, ``tags`` from ``ts.graph_tags``, ``grad_norms``);
+* tensor nodes, one per tensor that is an op's input or a root: ``param`` (a module's weight,
+  named by its path ``encoder.rnn.weight_hh_l0``), ``leaf`` (made by the user, requires grad),
+  ``const`` (made by the user, no grad), ``tensor`` (an op's output used by another op) and
+  ``output`` (the roots);
+* edges ``tensor -> op`` (the op's operand index) and ``op -> tensor`` (the output index).
+
+Nodes come in topological order (every node after its inputs) and operands in their order, so
+the same graph always gives the same drawing. ``project`` keeps what a drawing shows (ops,
+tensors or both) and ``collapse_steps`` folds the middle time steps of each layer into one node.
+This module only reads the graph, except ``compute_grad_norms``, which runs one backward pass
+that records norms on the nodes and leaves ``.grad`` untouched.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from .. import autograd
+from ..nn.module import Parameter
+from ..tensor import Tensor
+
+OP, PARAM, LEAF, CONST, TENSOR, OUTPUT = "op", "param", "leaf", "const", "tensor", "output"
+SHOWS = ("ops", "tensors", "both")
+
+Edge = namedtuple("Edge", "src dst src_index dst_index")
+Edge.__doc__ = "src -> dst; src_index: which output of an op, dst_index: which operand of an op"
+
+
+class Node:
+    """One node of a captured graph. Op nodes have ``fn``, ``inputs`` (tensor node ids, in
+    operand order) and ``outputs`` (tensor node id or None, per output index); tensor nodes have
+    ``shape``, ``dtype`` and, unless they are leaves, ``producer`` = (op node id, output index)."""
+
+    __slots__ = ("id", "kind", "name", "shape", "dtype", "tags", "fn", "tensor", "producer",
+                 "inputs", "outputs")
+
+    def __init__(self, id, kind, name="", shape=(), dtype="", tags=None):
+        self.id, self.kind, self.name, self.shape, self.dtype = id, kind, name, shape, dtype
+        self.tags = tags or {}
+        self.fn = self.tensor = self.producer = None
+        self.inputs, self.outputs = (), ()
+
+    @property
+    def grad_norms(self):
+        """Op nodes: the norm of the gradient that reached each output in the last backward run
+        inside ``ts.autograd.record_grad_norms()`` (None where none was recorded)."""
+        return None if self.fn is None else self.fn.grad_norms
+
+    def __repr__(self):
+        return f"<{self.kind} {self.id} {self.name}>"
+
+
+class Graph:
+    """``nodes`` (topological order), ``edges`` (in order), ``by_id``, ``roots`` (node ids)."""
+
+    def __init__(self):
+        self.nodes, self.edges, self.by_id, self.roots = [], [], {}, []
+
+    def add(self, node):
+        self.nodes.append(node)
+        self.by_id[node.id] = node
+        return node
+
+    def ops(self):
+        return [n for n in self.nodes if n.kind == OP]
+
+    def grad_norm(self, node):
+        """The gradient norm that reached a tensor node (through its producer) or an op's first
+        output; None when unknown (leaves, or no backward recorded norms)."""
+        if node.kind == OP:
+            norms = node.grad_norms
+            return norms[0] if norms else None
+        if node.producer is None:
+            return None
+        norms = self.by_id[node.producer[0]].grad_norms
+        return norms[node.producer[1]] if norms else None
+
+
+def param_names(params):
+    """{id(tensor): name} from a Module (``named_parameters``) or a dict name -> tensor."""
+    if params is None:
+        return {}
+    items = params.items() if isinstance(params, dict) else params.named_parameters()
+    return {id(t): name for name, t in items}
+
+
+def capture(*roots, params=None):
+    """The graph that produced ``roots`` (tensors), as a ``Graph``."""
+    for r in roots:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"capture: roots must be tensors, got {type(r).__name__}")
+    names = param_names(params)
+    g = Graph()
+    op_of, tensor_of = {}, {}  # id(fn) -> op node; tensor key -> tensor node
+
+    def tensor_node(t):
+        fn = t._ctx
+        key = id(t) if fn is None else (id(fn), t._idx)
+        node = tensor_of.get(key)
+        if node is not None:
+            return node
+        shape, dtype = tuple(t.shape), str(t.dtype)
+        if fn is None:
+            if id(t) in names or isinstance(t, Parameter):
+                kind, name = PARAM, names.get(id(t), "parameter")
+            else:
+                kind, name = (LEAF, "leaf") if t.requires_grad else (CONST, "input")
+            node = g.add(Node(f"t{len(g.nodes)}", kind, name, shape, dtype))
+            node.tensor = t
+        else:
+            op = op_of[id(fn)]  # post-order: the producer is already captured
+            node = g.add(Node(f"t{len(g.nodes)}", TENSOR, op.name, shape, dtype, op.tags))
+            node.producer = (op.id, t._idx)
+            op.outputs[t._idx] = node.id
+            g.edges.append(Edge(op.id, node.id, t._idx, None))
+        tensor_of[key] = node
+        return node
+
+    def add_op(fn):
+        inputs = [tensor_node(p).id for p in fn.parents]
+        op = g.add(Node(f"o{len(g.nodes)}", OP, fn.name, tags=fn.tags))
+        op.fn, op.inputs, op.outputs = fn, inputs, [None] * fn.n_out
+        op_of[id(fn)] = op
+        g.edges.extend(Edge(t, op.id, None, j) for j, t in enumerate(inputs))
+
+    # iterative post-order walk: a node is added once all its parents' nodes are, in operand
+    # order, which makes the node list topological and the drawing deterministic
+    for root in roots:
+        if root._ctx is None or id(root._ctx) in op_of:
+            continue
+        stack, seen = [[root._ctx, 0]], {id(root._ctx)}
+        while stack:
+            top = stack[-1]
+            fn, i = top
+            parents = fn.parents
+            while i < len(parents):
+                c = parents[i]._ctx
+                i += 1
+                if c is not None and id(c) not in op_of and id(c) not in seen:
+                    seen.add(id(c))
+                    top[1] = i
+                    stack.append([c, 0])
+                    break
+            else:
+                stack.pop()
+                add_op(fn)
+    for root in roots:
+        node = tensor_node(root)
+        if node.kind != PARAM:
+            node.kind = OUTPUT
+        if node.id not in g.roots:
+            g.roots.append(node.id)
+    return g
+
+
+# ---- gradient norms ---------------------------------------------------------------------------
+
+_FREED_HELP = ("draw(grads=True): the graph was already freed by a backward pass without "
+               "retain_graph=True, so the gradient norms cannot be computed now. Call "
+               "loss.backward() inside `with ts.autograd.record_grad_norms():` before drawing "
+               "(or backward(retain_graph=True)).")
+
+
+def has_grad_norms(graph):
+    return any(n.fn.grad_norms is not None for n in graph.nodes if n.kind == OP)
+
+
+def compute_grad_norms(graph, roots):
+    """Record ``fn.grad_norms`` on every node by running one backward pass from ``roots`` (seeded
+    with ones) inside ``record_grad_norms``. Asking for the leaves' gradients as ``inputs``
+    keeps their ``.grad`` as it was, and hooks and ``retain_grad`` are switched off for the pass,
+    so drawing changes nothing the user can see."""
+    ops = graph.ops()
+    freed = getattr(autograd, "_FREED", None)
+    if freed is not None and any(op.fn.saved is freed for op in ops):
+        raise RuntimeError(_FREED_HELP)
+    roots = [r for r in roots if r.requires_grad]
+    if not roots:
+        return
+    leaves = [n.tensor for n in graph.nodes if n.tensor is not None and n.tensor.requires_grad]
+    ones = [Tensor._wrap(r.xp.ones_like(r.data)) for r in roots]
+    hooked = [(op.fn, op.fn.out_hooks, op.fn.retained) for op in ops
+              if op.fn.out_hooks or op.fn.retained]
+    leaf_hooks = [(t, t._hooks) for t in leaves if t._hooks]
+    for fn, _, _ in hooked:
+        fn.out_hooks = fn.retained = None
+    for t, _ in leaf_hooks:
+        t._hooks = None
+    try:
+        with autograd.record_grad_norms():
+            autograd.run_backward(tuple(roots), ones, retain_graph=True, create_graph=False,
+                                  inputs=leaves)
+    except RuntimeError as e:
+        for op in ops:  # a half-finished pass must not look like recorded norms next time
+            op.fn.grad_norms = None
+        if "second time" in str(e):
+            raise RuntimeError(_FREED_HELP) from e
+        raise
+    finally:
+        for fn, hooks, retained in hooked:
+            fn.out_hooks, fn.retained = hooks, retained
+        for t, hooks in leaf_hooks:
+            t._hooks = hooks
+
+
+# ---- what a drawing shows ---------------------------------------------------------------------
+
+def project(graph, show="ops"):
+    """(nodes, edges) a drawing shows. ``ops``: op nodes plus leaves, parameters and outputs (an
+    intermediate tensor becomes an edge producer -> consumer); ``tensors``: tensor nodes only (an
+    op becomes edges from each input to each output); ``both``: everything."""
+    if show not in SHOWS:
+        raise ValueError(f"show must be one of {SHOWS}, got {show!r}")
+    if show == "both":
+        return list(graph.nodes), list(graph.edges)
+    by_id, edges = graph.by_id, []
+    if show == "ops":
+        nodes = [n for n in graph.nodes if n.kind != TENSOR]
+        for e in graph.edges:
+            src, dst = by_id[e.src], by_id[e.dst]
+            if dst.kind == TENSOR:
+                continue
+            if src.kind == TENSOR:
+                edges.append(Edge(src.producer[0], e.dst, src.producer[1], e.dst_index))
+            else:
+                edges.append(e)
+        return nodes, edges
+    nodes = [n for n in graph.nodes if n.kind != OP]
+    for op in graph.nodes:
+        if op.kind == OP:
+            for o in op.outputs:
+                if o is not None:
+                    edges.extend(Edge(t, o, None, j) for j, t in enumerate(op.inputs))
+    return nodes, edges
+
+
+class Collapsed:
+    """The middle steps of one (layer, direction), drawn as one node."""
+
+    def __init__(self, id, layer, direction, steps):
+        self.id, self.layer, self.direction = id, layer, direction
+        self.lo, self.hi, self.steps = min(steps), max(steps), len(steps)
+        self.members = []  # captured nodes folded into it
+
+    @property
+    def tags(self):
+        return {k: v for k, v in (("layer", self.layer), ("direction", self.direction))
+                if v is not None}
+
+
+def _group(tags):
+    return tags.get("layer"), tags.get("direction")
+
+
+def collapse_steps(nodes, edges, first, last):
+    """Fold the steps of each (layer, direction) between its first ``first`` and last ``last``
+    steps into one node. Returns ({node id: Collapsed}, [Collapsed]); the node count of the
+    drawing then grows with first + last, not with the number of steps."""
+    steps = {}
+    for n in nodes:
+        if "step" in n.tags:
+            steps.setdefault(_group(n.tags), set()).add(n.tags["step"])
+    groups = {}
+    for key, seen in steps.items():
+        lo, hi = min(seen) + first, max(seen) - last
+        middle = sorted(s for s in seen if lo <= s <= hi)
+        if middle:
+            layer, direction = key
+            cid = f"collapsed_l{layer}_d{direction}"
+            groups[key] = Collapsed(cid, layer, direction, middle)
+    into, kept = {}, set()
+    for n in nodes:
+        if "step" in n.tags and n.kind not in (PARAM, OUTPUT):
+            c = groups.get(_group(n.tags))
+            if c is not None and c.lo <= n.tags["step"] <= c.hi:
+                into[n.id] = c
+            else:
+                kept.add(n.id)
+    if not groups:
+        return into, []
+    ins, outs = {}, {}
+    for e in edges:
+        ins.setdefault(e.dst, []).append(e.src)
+        outs.setdefault(e.src, []).append(e.dst)
+
+    def fold(n, around):
+        # an untagged node whose every neighbour on one side is in the same collapsed range
+        # belongs to that range too (stack's per-step unsqueeze, split's per-step pieces)
+        if n.id in into or n.id in kept or n.kind in (PARAM, OUTPUT):
+            return
+        near = {id(into.get(m)) for m in around.get(n.id, ())}
+        if len(near) == 1:
+            c = into.get(around[n.id][0])
+            if c is not None:
+                into[n.id] = c
+
+    for n in nodes:
+        fold(n, ins)
+    for n in reversed(nodes):
+        fold(n, outs)
+    for n in nodes:
+        c = into.get(n.id)
+        if c is not None:
+            c.members.append(n)
+    return into, list(groups.values())
