@@ -28,6 +28,7 @@ from ..tensor import Tensor
 OP, PARAM, LEAF, CONST, TENSOR, OUTPUT = "op", "param", "leaf", "const", "tensor", "output"
 SHOWS = ("ops", "tensors", "both")
 
+_NO_TAGS = {}  # shared by every untagged node; never mutated
 Edge = namedtuple("Edge", "src dst src_index dst_index")
 Edge.__doc__ = "src -> dst; src_index: which output of an op, dst_index: which operand of an op"
 
@@ -42,7 +43,7 @@ class Node:
 
     def __init__(self, id, kind, name="", shape=(), dtype="", tags=None):
         self.id, self.kind, self.name, self.shape, self.dtype = id, kind, name, shape, dtype
-        self.tags = tags or {}
+        self.tags = tags or _NO_TAGS
         self.fn = self.tensor = self.producer = None
         self.inputs, self.outputs = (), ()
 
@@ -98,6 +99,7 @@ def capture(*roots, params=None):
     names = param_names(params)
     g = Graph()
     op_of, tensor_of = {}, {}  # id(fn) -> op node; tensor key -> tensor node
+    dtypes = {}  # str(dtype) is slow enough to matter on 100,000 nodes
 
     def tensor_node(t):
         fn = t._ctx
@@ -105,7 +107,9 @@ def capture(*roots, params=None):
         node = tensor_of.get(key)
         if node is not None:
             return node
-        shape, dtype = tuple(t.shape), str(t.dtype)
+        shape, dtype = t.data.shape, dtypes.get(t.data.dtype)
+        if dtype is None:
+            dtype = dtypes[t.data.dtype] = str(t.data.dtype)
         if fn is None:
             if id(t) in names or isinstance(t, Parameter):
                 kind, name = PARAM, names.get(id(t), "parameter")
@@ -127,7 +131,8 @@ def capture(*roots, params=None):
         op = g.add(Node(f"o{len(g.nodes)}", OP, fn.name, tags=fn.tags))
         op.fn, op.inputs, op.outputs = fn, inputs, [None] * fn.n_out
         op_of[id(fn)] = op
-        g.edges.extend(Edge(t, op.id, None, j) for j, t in enumerate(inputs))
+        for j, t in enumerate(inputs):
+            g.edges.append(Edge(t, op.id, None, j))
 
     # iterative post-order walk: a node is added once all its parents' nodes are, in operand
     # order, which makes the node list topological and the drawing deterministic

@@ -47,8 +47,8 @@ def unrolled_loss(kind, steps=100, hidden_size=32, input_size=8, batch=8, seed=0
     stream ``ts.manual_seed`` seeds, which is left where it was); ``weight_scale`` multiplies
     W_hh, and ``forget_bias`` is added to the LSTM's forget-gate bias (1.0 is the usual remedy for
     an LSTM that forgets too fast, Gers et al. 2000; Jozefowicz et al. 2015).
-    Returns ``(hs, loss)``, hs the hidden states h_0 .. h_{T-1}, each (batch, hidden_size), for
-    hooking or ``retain_grad`` before ``loss.backward()``."""
+    Returns ``(cell, hs, loss)``: hs are the hidden states h_0 .. h_{T-1}, each (batch,
+    hidden_size), to hook or ``retain_grad`` before ``loss.backward()``."""
     cls = _cell_class(kind)
     for name, value in (("steps", steps), ("hidden_size", hidden_size),
                         ("input_size", input_size), ("batch", batch)):
@@ -76,7 +76,7 @@ def unrolled_loss(kind, steps=100, hidden_size=32, input_size=8, batch=8, seed=0
     for t in range(steps):
         state = cell(Tensor(xs[t]), state)
         hs.append(state[0] if kind == "lstm" else state)  # (B, H)
-    return hs, (hs[-1] * Tensor(v)).sum()
+    return cell, hs, (hs[-1] * Tensor(v)).sum()
 
 
 def gradient_norms(kind, steps=100, hidden_size=32, input_size=8, batch=8, seed=0, clip=None,
@@ -94,8 +94,8 @@ def gradient_norms(kind, steps=100, hidden_size=32, input_size=8, batch=8, seed=
     carried back by the cell state c is not."""
     if clip is not None and not clip > 0:
         raise ValueError(f"gradient_norms: clip must be a positive max_norm or None, got {clip!r}")
-    hs, loss = unrolled_loss(kind, steps, hidden_size, input_size, batch, seed, weight_scale,
-                             forget_bias)
+    _, hs, loss = unrolled_loss(kind, steps, hidden_size, input_size, batch, seed,
+                                weight_scale, forget_bias)
     norms = numpy.zeros(steps)
     for t, h in enumerate(hs):
         if clip is not None:
@@ -161,6 +161,13 @@ def gradient_flow(kinds=("rnn", "lstm", "gru"), steps=100, clip=None, path=None,
     for kind, n in norms.items():
         ax.plot(t, n, color=COLORS[kind], lw=2, gid=kind,
                 label=f"{NAMES[kind]}: {GRAD0} = {n[0]:.1e}")
+    if "lstm" in kinds and "forget_bias" not in options:
+        # from PyTorch's default init the forget gate sits near 0.5, so the cell-state path
+        # halves the gradient every step too; the usual forget-gate bias (Jozefowicz et al.
+        # 2015) opens the highway the lecture describes
+        opened = gradient_norms("lstm", steps, forget_bias=2.0, **options)
+        ax.plot(t, opened, color=COLORS["lstm"], lw=2, ls="--", gid="lstm_forget_bias",
+                label=f"LSTM, forget-gate bias +2: {GRAD0} = {opened[0]:.1e}")
     scale = options.get("weight_scale", 1.0)
     _time_axes(ax, steps, "Vanishing gradients: one loss at the last step"
                + (" (default init)" if scale == 1.0 else f" ($W_{{hh}}$ ×{scale:g})"))

@@ -1,0 +1,441 @@
+"""Draw the autograd graph with Graphviz: ``draw(*roots, ...)`` -> ``graphviz.Digraph`` and
+``render(*roots, path=...)`` -> a file.
+
+What the picture shows (graph.py captures it; this module only decides how it looks):
+  * ops as rounded boxes, fused cells (``lstm_cell``, ``gru_cell``) as orange boxes, a
+    whole-sequence layer node (``lstm``/``gru``/``rnn`` without a step tag) as a 3-d box;
+  * parameters (blue, named by module path), leaves (green), inputs without grad (dashed),
+    intermediate tensors (white) and outputs (red double octagon), with a legend;
+  * ``group="time"``: one cluster per layer (and direction) holding one cluster per time step,
+    read from the ``ts.graph_tags`` every unrolled layer puts on its nodes; parameters stay
+    outside, drawn once, with an edge to each step that uses them;
+  * ``collapse=(first, last)``: the middle steps of each layer as one "... x N steps" node;
+  * ``grads=True``: nodes and edges coloured by the norm of the gradient reaching them (log
+    scale, blue = vanishing, red = exploding), with a colour bar;
+  * ``expand=True``: each fused cell opened into its pointwise ops, so a student sees inside.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+from . import graph as G
+
+RANKDIRS = ("BT", "LR", "TB", "RL")
+FORMATS = ("svg", "png", "pdf", "dot")
+_SEQUENCE_OPS = ("lstm", "gru", "rnn")
+_FUSED_OPS = ("lstm_cell", "gru_cell")
+# output names of multi-output ops, for edge tail labels (other ops show no tail label)
+_OUT_NAMES = {"lstm_cell": ("h'", "c'"), "lstm": ("out", "h_n", "c_n"), "gru": ("out", "h_n"),
+              "rnn": ("out", "h_n")}
+
+# one table of node looks, so the drawing and its legend cannot disagree
+_STYLE = {
+    "op": dict(shape="box", style="rounded,filled", fillcolor="#eeeeee", color="#666666"),
+    "fused": dict(shape="box", style="rounded,filled,bold", fillcolor="#ffdf99",
+                  color="#b07800"),
+    "sequence": dict(shape="box3d", style="filled", fillcolor="#ffc966", color="#b07800"),
+    G.PARAM: dict(shape="box", style="filled", fillcolor="#cfe2ff", color="#2a5db0"),
+    G.LEAF: dict(shape="ellipse", style="filled", fillcolor="#d4efd4", color="#2e7d32"),
+    G.CONST: dict(shape="ellipse", style="dashed", color="#888888"),
+    G.TENSOR: dict(shape="ellipse", style="filled", fillcolor="#ffffff", color="#aaaaaa",
+                   fontsize="9"),
+    G.OUTPUT: dict(shape="doubleoctagon", style="filled", fillcolor="#f8c8c8",
+                   color="#b03030"),
+    "collapsed": dict(shape="box", style="rounded,dashed,filled", fillcolor="#f3f3f3",
+                      color="#555555", fontsize="12"),
+}
+_LEGEND = (("op", "op"), ("fused", "fused cell"), ("sequence", "whole-sequence op"),
+           (G.PARAM, "parameter"), (G.LEAF, "leaf (requires grad)"),
+           (G.CONST, "input (no grad)"), (G.TENSOR, "intermediate tensor"),
+           (G.OUTPUT, "output (root)"), ("collapsed", "collapsed steps"))
+_CLUSTER = {"layer": dict(style="rounded", color="#444444", fontsize="14"),
+            "direction": dict(style="rounded,dashed", color="#777777", fontsize="12"),
+            "step": dict(style="rounded,filled", color="#bbbbbb", fillcolor="#fafafa",
+                         fontsize="11"),
+            "expand": dict(style="rounded,filled", color="#b07800", fillcolor="#fff6e0",
+                           fontsize="10")}
+# ColorBrewer RdYlBu reversed: blue = small (vanishing) ... red = large (exploding)
+_PALETTE = ("#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090", "#fdae61",
+            "#f46d43", "#d73027")
+
+# What one fused cell computes, as the ops a composed (fused=False) cell would record:
+# (node, label, inputs); "inK" is the fused op's K-th operand. Outputs in _TEMPLATE_OUT.
+_LSTM_TEMPLATE = (
+    ("chunk", "chunk 4\\n(i, f, g, o)", ("in0",)),
+    ("i", "sigmoid\\ni", ("chunk",)), ("f", "sigmoid\\nf", ("chunk",)),
+    ("g", "tanh\\ng", ("chunk",)), ("o", "sigmoid\\no", ("chunk",)),
+    ("fc", "mul\\nf * c", ("f", "in1")), ("ig", "mul\\ni * g", ("i", "g")),
+    ("c", "add\\nc' = f*c + i*g", ("fc", "ig")), ("tc", "tanh\\ntanh(c')", ("c",)),
+    ("h", "mul\\nh' = o * tanh(c')", ("o", "tc")))
+_GRU_TEMPLATE = (
+    ("gi", "chunk 3 (gi)\\nr, z, n", ("in0",)), ("gh", "chunk 3 (gh)\\nr, z, n", ("in1",)),
+    ("ar", "add\\ngi_r + gh_r", ("gi", "gh")), ("r", "sigmoid\\nr", ("ar",)),
+    ("az", "add\\ngi_z + gh_z", ("gi", "gh")), ("z", "sigmoid\\nz", ("az",)),
+    ("rn", "mul\\nr * gh_n", ("r", "gh")), ("an", "add\\ngi_n + r*gh_n", ("gi", "rn")),
+    ("n", "tanh\\nn", ("an",)), ("omz", "sub\\n1 - z", ("z",)),
+    ("a", "mul\\n(1 - z) * n", ("omz", "n")), ("b", "mul\\nz * h", ("z", "in2")),
+    ("h", "add\\nh' = (1-z)*n + z*h", ("a", "b")))
+_TEMPLATES = {"lstm_cell": _LSTM_TEMPLATE, "gru_cell": _GRU_TEMPLATE}
+_TEMPLATE_OUT = {"lstm_cell": ("h", "c"), "gru_cell": ("h",)}
+
+
+def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=None,
+         grads=False, max_nodes=5000, expand=False):
+    """The graph behind ``roots`` as a ``graphviz.Digraph`` (``.source`` is the DOT text;
+    ``.render()`` or ``render(...)`` makes a picture).
+
+    params: a Module or a dict name -> tensor, to label weights by name.
+    show: "ops" (op nodes), "tensors" (tensor nodes) or "both".
+    group: "time" puts each layer / direction / time step in its own cluster; None does not.
+    collapse: (first, last) or k: keep the first and last steps of each layer, fold the rest.
+    grads: colour by gradient norm; uses norms recorded by a backward run inside
+        ``ts.autograd.record_grad_norms()``, or runs one (leaving ``.grad`` alone).
+    max_nodes: warn past this many nodes. expand: open fused cells into their pointwise ops.
+    """
+    import graphviz  # optional dependency: imported only when something is drawn
+
+    if not roots:
+        raise ValueError("draw: give at least one tensor to draw the graph of")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
+    if group not in ("time", None):
+        raise ValueError(f"draw: group must be 'time' or None, got {group!r}")
+    first_last = _collapse_arg(collapse)
+    graph = G.capture(*roots, params=params)
+    if grads and not G.has_grad_norms(graph):
+        G.compute_grad_norms(graph, roots)
+    nodes, edges = G.project(graph, show)
+    into, folded = {}, []
+    if first_last is not None:
+        into, folded = G.collapse_steps(nodes, edges, *first_last)
+        if not any("step" in n.tags for n in nodes):
+            warnings.warn("draw: collapse= found no time-step tags; build the layer with "
+                          "unroll=True or step it inside ts.graph_tags(step=t)", stacklevel=2)
+    d = _Drawing(graphviz, graph, rankdir, group == "time", grads, expand, into)
+    d.build(nodes, edges, folded, show)
+    if d.count > max_nodes:
+        warnings.warn(f"draw: {d.count} nodes is more than max_nodes={max_nodes}: the picture "
+                      f"will be slow to lay out and hard to read. Pass collapse=(first, last) "
+                      f"to draw only the first and last time steps of each layer.",
+                      stacklevel=2)
+    return d.dot
+
+
+def render(*roots, path, format=None, **draw_options):
+    """Draw and write to ``path``; ``format`` is svg, png, pdf or dot (default: from the path's
+    suffix, else svg). Returns the path written. Without Graphviz's ``dot`` program the DOT
+    source is written next to ``path`` and a RuntimeError says where and how to install it."""
+    import graphviz
+
+    path = os.fspath(path)
+    stem, suffix = os.path.splitext(path)
+    fmt = (format or suffix.lstrip(".") or "svg").lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"render: format must be one of {FORMATS}, got {fmt!r}")
+    if not suffix:
+        path = f"{path}.{fmt}"
+    dot = draw(*roots, **draw_options)
+    if fmt == "dot":
+        _write(path, dot.source)
+        return path
+    try:
+        data = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        source = stem + ".dot"
+        _write(source, dot.source)
+        raise RuntimeError(
+            f"render: Graphviz's `dot` program was not found, so {path} was not made; the "
+            f"graph's DOT source is in {source}. Install Graphviz (apt-get install graphviz, "
+            f"brew install graphviz, or see https://graphviz.org/download/), then run "
+            f"`dot -T{fmt} {source} -o {path}` or call render again.") from None
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def _q(text):
+    """A DOT quoted string. Backslash escapes are kept on purpose: labels use \\n breaks."""
+    return '"' + str(text).replace('"', '\\"') + '"'
+
+
+def _attrs(attrs):
+    return " ".join(f"{k}={_q(v)}" for k, v in attrs.items())
+
+
+_LOOKS = {look: _attrs(attrs) for look, attrs in _STYLE.items()}
+
+
+def _write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _collapse_arg(collapse):
+    if collapse is None:
+        return None
+    pair = (collapse, collapse) if isinstance(collapse, int) else tuple(collapse)
+    if len(pair) != 2 or not all(isinstance(k, int) and k >= 0 for k in pair):
+        raise ValueError(f"draw: collapse must be (first, last) or k, non-negative integers; "
+                         f"got {collapse!r}")
+    return pair
+
+
+def _shape(shape):
+    return "scalar" if shape == () else str(tuple(shape))
+
+
+def _fmt(norm):
+    return "0" if norm == 0 else f"{norm:.2e}"
+
+
+class _Scale:
+    """Maps a gradient norm to a colour on a log scale between the smallest and largest norm."""
+
+    def __init__(self, norms):
+        positive = [n for n in norms if n > 0]
+        self.low, self.high = (min(positive), max(positive)) if positive else (1.0, 1.0)
+        self.lo = math.log10(self.low)
+        self.span = max(math.log10(self.high) - self.lo, 1e-12)
+
+    def colour(self, norm):
+        x = 0.0 if norm <= 0 else min(max((math.log10(norm) - self.lo) / self.span, 0.0), 1.0)
+        k = min(int(x * (len(_PALETTE) - 1)), len(_PALETTE) - 2)
+        w = x * (len(_PALETTE) - 1) - k
+        a, b = _PALETTE[k], _PALETTE[k + 1]
+        rgb = [round(int(a[i:i + 2], 16) * (1 - w) + int(b[i:i + 2], 16) * w) for i in (1, 3, 5)]
+        return "#%02x%02x%02x" % tuple(rgb)
+
+    def font(self, colour):
+        r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+
+    def bar(self):
+        cells = "".join(f'<TD BGCOLOR="{self.colour(self.low * (self.high / self.low) ** (i / 8))}"'
+                        f' WIDTH="24" HEIGHT="14"></TD>' for i in range(9))
+        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD COLSPAN="9">'
+                f'<B>|gradient| reaching each node (log scale)</B></TD></TR><TR>{cells}</TR>'
+                f'<TR><TD COLSPAN="4" ALIGN="LEFT">{_fmt(self.low)} (vanishing)</TD><TD></TD>'
+                f'<TD COLSPAN="4" ALIGN="RIGHT">(exploding) {_fmt(self.high)}</TD></TR>'
+                f'</TABLE>>')
+
+
+class _Drawing:
+    def __init__(self, graphviz, graph, rankdir, by_time, grads, expand, into):
+        self.gv, self.graph, self.by_time, self.grads = graphviz, graph, by_time, grads
+        self.expand, self.into, self.count, self.kinds = expand, into, 0, set()
+        self.dot = graphviz.Digraph("autograd", graph_attr=dict(
+            rankdir=rankdir, fontname="Helvetica", newrank="true", nodesep="0.25",
+            ranksep="0.35", tooltip="autograd graph"), node_attr=dict(
+            fontname="Helvetica", fontsize="10", height="0.3"), edge_attr=dict(
+            color="#777777", arrowsize="0.6"))
+        self.clusters, self.parent = {}, {}  # name -> subgraph; name -> parent name or None
+        self.expanded = {}  # op node id -> template name
+        # a direction level only for layers that have two (bidirectional)
+        dirs = {}
+        for n in graph.nodes:
+            if "direction" in n.tags:
+                dirs.setdefault(n.tags.get("layer"), set()).add(n.tags["direction"])
+        self.bidirectional = {layer for layer, ds in dirs.items() if len(ds) > 1}
+        self.scale = None
+        if grads:
+            norms = [x for n in graph.nodes if n.kind == G.OP for x in (n.grad_norms or ())
+                     if x is not None]
+            self.scale = _Scale(norms) if norms else None
+
+    # ---- clusters -----------------------------------------------------------------------------
+    def _cluster(self, name, parent, label, look):
+        if name not in self.clusters:
+            self.clusters[name] = self.gv.Digraph(name, graph_attr=dict(label=label, **look))
+            self.parent[name] = parent
+        return name
+
+    def _place(self, tags, extra=None):
+        """The cluster a node with these tags goes in (None: top level)."""
+        if not self.by_time:
+            return None
+        layer, d, step = tags.get("layer"), tags.get("direction"), tags.get("step")
+        name, where = "cluster", None
+        if layer is not None:
+            name += f"_l{layer}"
+            where = self._cluster(name, where, f"layer {layer}", _CLUSTER["layer"])
+        if d is not None and layer in self.bidirectional:
+            name += f"_d{d}"
+            label = "forward (direction 0)" if d == 0 else f"reverse (direction {d})"
+            where = self._cluster(name, where, label, _CLUSTER["direction"])
+        if extra is not None:
+            return self._cluster(f"{name}_{extra[0]}", where, extra[1], _CLUSTER["step"])
+        if step is not None:
+            where = self._cluster(f"{name}_t{step}", where, f"t = {step}", _CLUSTER["step"])
+        return where
+
+    def _target(self, cluster):
+        return self.dot if cluster is None else self.clusters[cluster]
+
+    def _node(self, cluster, id, label, look, **attrs):
+        # DOT lines written directly: graphviz's per-attribute quoting costs seconds on the
+        # 100,000-node graphs this must handle (ids here are plain [a-z0-9_] names)
+        self.count += 1
+        extra = f" {_attrs(attrs)}" if attrs else ""
+        self._target(cluster).body.append(f"\t{id} [label={_q(label)} {_LOOKS[look]}{extra}]\n")
+
+    # ---- nodes --------------------------------------------------------------------------------
+    def _grad_look(self, norm, attrs):
+        if self.scale is not None and norm is not None:
+            fill = self.scale.colour(norm)
+            attrs.update(fillcolor=fill, fontcolor=self.scale.font(fill), style="filled,rounded",
+                         penwidth="1.5")
+        return attrs
+
+    def _op(self, n, cluster):
+        name, attrs = n.name, {}
+        shapes = [self.graph.by_id[o] for o in n.outputs if o is not None]
+        out = ", ".join(f"{_shape(t.shape)} {t.dtype}" for t in shapes[:3])
+        tip = [f"{name} -> {out}" + (" ..." if len(shapes) > 3 else "")]
+        if n.tags:
+            tip.append(", ".join(f"{k}={v}" for k, v in n.tags.items()))
+        look = "fused" if name in _FUSED_OPS else "op"
+        label = name
+        if name in _SEQUENCE_OPS and "step" not in n.tags:
+            look, steps = "sequence", self.graph.by_id[n.inputs[0]].shape[0]
+            label = f"{name} (whole sequence, {steps} steps)"
+            tip.append("one node for all steps; build the layer with unroll=True to see "
+                       "every step")
+        norms = [x for x in (n.grad_norms or ()) if x is not None]
+        if norms and self.grads:
+            label += "\\n|g| = " + " / ".join(_fmt(x) for x in norms[:3])
+            tip.append("grad norm = " + " / ".join(f"{x:.6e}" for x in norms[:3]))
+            self._grad_look(max(norms), attrs)
+        if self.expand and name in _TEMPLATES:
+            return self._template(n, cluster, label, tip)
+        self._node(cluster, n.id, label, look, tooltip="\\n".join(tip), **attrs)
+
+    def _template(self, n, cluster, label, tip):
+        box = self._cluster(f"cluster_x_{n.id}", cluster, label + " (expanded)",
+                            _CLUSTER["expand"])
+        norms = n.grad_norms or ()
+        outs = dict(zip(_TEMPLATE_OUT[n.name], norms))
+        for key, text, inputs in _TEMPLATES[n.name]:
+            attrs = self._grad_look(outs[key], {}) if outs.get(key) is not None else {}
+            self._node(box, f"{n.id}_{key}", text, "op", fontsize="9",
+                       tooltip="\\n".join(tip), **attrs)
+            for src in inputs:
+                if not src.startswith("in"):
+                    self.dot.edge(f"{n.id}_{src}", f"{n.id}_{key}")
+        self.expanded[n.id] = n.name
+
+    def _tensor(self, n, cluster, show):
+        look, attrs = n.kind, {}
+        text = f"{_shape(n.shape)} {n.dtype}"
+        label = {G.PARAM: f"{n.name}\\n{text}", G.OUTPUT: f"output\\n{text}"}.get(n.kind, text)
+        if n.producer is not None and show == "tensors":
+            label = f"{n.name}\\n{label}"  # the op that made it, since ops are not drawn
+        tip = f"{n.kind}: {n.name} {text}"
+        norm = self.graph.grad_norm(n) if self.grads else None
+        if norm is not None:
+            label += f"\\n|g| = {_fmt(norm)}"
+            tip += f"\\ngrad norm = {norm:.6e}"
+            self._grad_look(norm, attrs)
+            attrs["style"] = "filled"
+        self._node(cluster, n.id, label, look, tooltip=tip, **attrs)
+
+    def _folded(self, c):
+        label = f"... x {c.steps} steps\\n(t = {c.lo} ... {c.hi}, {len(c.members)} nodes)"
+        norms = [x for n in c.members if n.kind == G.OP for x in (n.grad_norms or ())
+                 if x is not None]
+        if self.grads and norms:
+            label += f"\\n|g| {_fmt(min(norms))} ... {_fmt(max(norms))}"
+        where = self._place(c.tags, ("tmid", f"t = {c.lo} ... {c.hi}"))
+        self._node(where, c.id, label, "collapsed",
+                   tooltip=f"{c.steps} time steps drawn as one node; change collapse= to see more")
+
+    # ---- edges --------------------------------------------------------------------------------
+    def _end(self, node_id, index, tail):
+        c = self.into.get(node_id)
+        if c is not None:
+            return c.id
+        name = self.expanded.get(node_id)
+        if name is None or index is None:
+            return node_id
+        if tail:
+            return f"{node_id}_{_TEMPLATE_OUT[name][index]}"
+        src = f"in{index}"
+        return next(f"{node_id}_{k}" for k, _, ins in _TEMPLATES[name] if src in ins)
+
+    def _edges(self, edges):
+        by_id, merged, plain = self.graph.by_id, {}, []
+        for e in edges:
+            tail, head = self._end(e.src, e.src_index, True), self._end(e.dst, e.dst_index, False)
+            if tail == head:
+                continue  # both ends folded into the same collapsed node
+            if e.src in self.into or e.dst in self.into:
+                merged[(tail, head)] = merged.get((tail, head), 0) + 1
+                continue
+            attrs, src = {}, by_id[e.src]
+            names = _OUT_NAMES.get(src.name) if src.kind == G.OP else None
+            if names and e.src_index is not None and src.id not in self.expanded:
+                attrs.update(taillabel=names[e.src_index], fontsize="8", fontcolor="#555555")
+            if self.scale is not None:
+                norm = (src.grad_norms or [None] * (e.src_index + 1))[e.src_index] \
+                    if src.kind == G.OP else self.graph.grad_norm(src)
+                if norm is not None:
+                    attrs.update(color=self.scale.colour(norm), penwidth="2")
+            plain.append((tail, head, attrs))
+        body = self.dot.body
+        for tail, head, attrs in plain:
+            body.append(f"\t{tail} -> {head} [{_attrs(attrs)}]\n" if attrs
+                        else f"\t{tail} -> {head}\n")
+        for (tail, head), k in merged.items():
+            count = f' label="x{k}" fontsize=8' if k > 1 else ""
+            body.append(f"\t{tail} -> {head} [style=dashed{count}]\n")
+
+    # ---- the whole picture --------------------------------------------------------------------
+    def build(self, nodes, edges, folded, show):
+        consumers = {}
+        for e in edges:
+            consumers.setdefault(e.src, []).append(e.dst)
+        by_id = self.graph.by_id
+        for n in nodes:
+            if n.id in self.into:
+                continue
+            if n.kind == G.OP:
+                self.kinds.add("sequence" if n.name in _SEQUENCE_OPS and "step" not in n.tags
+                               else "fused" if n.name in _FUSED_OPS else "op")
+                self._op(n, self._place(n.tags))
+                continue
+            self.kinds.add(n.kind)
+            where = None
+            if n.kind == G.TENSOR:
+                where = self._place(n.tags)
+            elif n.kind in (G.LEAF, G.CONST) and self.by_time:
+                # an input used by one step only (x_t) sits in that step's cluster
+                places = {self._place(by_id[c].tags) if c not in self.into else None
+                          for c in consumers.get(n.id, ())}
+                where = places.pop() if len(places) == 1 else None
+            self._tensor(n, where, show)
+        for c in folded:
+            self.kinds.add("collapsed")
+            self._folded(c)
+        self._edges(edges)
+        self._legend()
+        # attach clusters deepest first, so a parent's copy includes its children
+        depth = {}
+        for name in self.clusters:
+            p, k = self.parent[name], 0
+            while p is not None:
+                p, k = self.parent[p], k + 1
+            depth[name] = k
+        for name in sorted(self.clusters, key=lambda n: -depth[n]):
+            self._target(self.parent[name]).subgraph(self.clusters[name])
+
+    def _legend(self):
+        legend = self.gv.Digraph("cluster_legend", graph_attr=dict(
+            label="legend", style="rounded", color="#999999", fontsize="11"))
+        for look, text in _LEGEND:
+            if look in self.kinds:
+                legend.node(f"legend_{look}", text, **{**_STYLE[look], "fontsize": "9"})
+        if self.scale is not None:
+            legend.node("legend_grads", self.scale.bar(), shape="plaintext", fontsize="9")
+        self.dot.subgraph(legend)
