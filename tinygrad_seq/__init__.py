@@ -22,6 +22,15 @@ from . import nn, optim  # noqa: E402,I001  (build on everything above)
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # ts.viz is imported on first use: it brings graphviz's package (and matplotlib when a
+    # plot is drawn), which plain `import tinygrad_seq` must not
+    if name == "viz":
+        import importlib
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'tinygrad_seq' has no attribute {name!r}")
+
 __all__ = [
     "Tensor", "tensor", "zeros", "ones", "full", "empty", "randn", "rand", "randint", "arange",
     "eye", "zeros_like", "ones_like", "full_like", "randn_like", "rand_like",

@@ -102,6 +102,11 @@ class graph_tags:
         return False
 
 
+def current_tags() -> dict:
+    """The labels graph_tags blocks have set around this point (empty outside any)."""
+    return dict(_mode.tags) if _mode.tags else {}
+
+
 class record_grad_norms:
     """Inside this block every backward pass stores, on each node it runs, the norm of the
     gradient that reached each of the node's outputs: ``fn.grad_norms`` (a list, None for an

@@ -53,6 +53,25 @@ def _parser():
     train.add_argument("--heldout", type=int, default=1000)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--save", help="write the trained model's state dict here (.npz)")
+    train.add_argument("--plot", help="write the training curve (loss per step) here (.png/.svg)")
+    train.add_argument("--attention-plot",
+                       help="write the attention heatmap of one held-out example here")
+
+    graph = sub.add_parser("graph", help="render the unrolled computation graph of a model")
+    graph.add_argument("--model", default="rnn", choices=["rnn", "lstm", "gru", "seq2seq"])
+    graph.add_argument("--steps", type=int, default=4)
+    graph.add_argument("--layers", type=int, default=1)
+    graph.add_argument("--bidirectional", action="store_true")
+    graph.add_argument("--hidden", type=int, default=8)
+    graph.add_argument("--collapse", type=int, help="keep the first and last K steps")
+    graph.add_argument("--grads", action="store_true",
+                       help="colour each step by the gradient norm reaching it")
+    graph.add_argument("--expand", action="store_true", help="open fused cells into their ops")
+    graph.add_argument("-o", "--output", required=True, help="out.svg, .png, .pdf or .dot")
+
+    flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
+    flow.add_argument("--steps", type=int, default=100)
+    flow.add_argument("-o", "--output", required=True, help="flow.png, .svg or .pdf")
     return p
 
 
@@ -73,6 +92,46 @@ def _train(args):
     if args.save:
         serialization.save(result.model.state_dict(), args.save)
         print(f"saved {args.save}")
+    if args.plot:
+        from .viz.plots import plot_losses
+        plot_losses(result.losses, path=args.plot, title=f"{args.task}: training loss")
+        print(f"saved {args.plot}")
+    if args.attention_plot:
+        _plot_one_attention(result, args.attention_plot)
+        print(f"saved {args.attention_plot}")
+
+
+def _plot_one_attention(result, path):
+    from .nn.decoding import greedy
+    from .tensor import Tensor
+    from .viz.plots import plot_attention
+    source = result.examples[0][0]
+    batch = result.task.batches_from([(source, "")], 1)[0]
+    hyp = greedy(result.model, Tensor(batch.src), batch.src_lengths,
+                 result.task.max_target_len + 2)[0][0]
+    if hyp.attention is None:
+        raise ValueError("--attention-plot needs a model with attention (--attention none "
+                         "has no weights to plot)")
+    vocab = result.task.tgt_vocab
+    outputs = vocab.tokens(hyp.tokens) + (["<eos>"] if len(hyp.attention) > len(hyp.tokens)
+                                           else [])
+    plot_attention(hyp.attention, result.task.src_vocab.tokens(batch.src[0][:len(source)]),
+                   outputs, path=path, title=f"{source!r} -> {vocab.decode(hyp.tokens)!r}")
+
+
+def _graph(args):
+    from .autograd import record_grad_norms
+    from .viz import render
+    from .viz.demo import demo_model
+    model, loss = demo_model(args.model, args.steps, args.layers, args.bidirectional,
+                             args.hidden)
+    if args.grads:
+        with record_grad_norms():
+            loss.backward(retain_graph=True)
+    collapse = (args.collapse, args.collapse) if args.collapse else None
+    path = render(loss, path=args.output, params=model, group="time", collapse=collapse,
+                  grads=args.grads, expand=args.expand, rankdir="LR")
+    print(f"wrote {path}")
 
 
 def main(argv=None):
@@ -87,6 +146,12 @@ def main(argv=None):
             bench.main(args.names, as_json=args.json)
         elif args.command == "train":
             _train(args)
+        elif args.command == "graph":
+            _graph(args)
+        elif args.command == "gradflow":
+            from .viz.plots import gradient_flow
+            gradient_flow(steps=args.steps, path=args.output)
+            print(f"wrote {args.output}")
     except (ValueError, TypeError, RuntimeError, OSError, KeyError) as e:
         print(f"tinygrad-seq: error: {e}", file=sys.stderr)
         return 2

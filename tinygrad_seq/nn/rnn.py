@@ -21,7 +21,7 @@ import math
 import numpy
 
 from .. import creation, ops
-from ..autograd import ShapeError, graph_tags
+from ..autograd import ShapeError, current_tags, graph_tags
 from ..functions import cat, dropout, stack, where
 from ..tensor import Tensor
 from . import init
@@ -153,8 +153,9 @@ class RNNBase(Module):
             xs = xw.reshape(steps, batch, -1).split(1, 0) if steps > 1 else [xw.unsqueeze(0)]
             w_hh_t = w_hh.T
         outs = [None] * steps
+        offset = current_tags().get("step", 0)  # a caller running one step at a time tags it
         for t in (range(steps - 1, -1, -1) if d else range(steps)):
-            with graph_tags(layer=layer, direction=d, step=t):
+            with graph_tags(layer=layer, direction=d, step=offset + t):
                 xt = xs[t].reshape(batch, -1)
                 c_new = None
                 if self.kind == "GRU":

@@ -17,7 +17,7 @@ import math
 
 import numpy
 
-from ..autograd import ShapeError
+from ..autograd import ShapeError, graph_tags
 from ..functions import cat, stack
 from ..tensor import Tensor
 from .decoder_attention import AdditiveAttention, LuongAttention
@@ -145,7 +145,8 @@ class Seq2Seq(Module):
         return tuple(join(s) for s in state) if isinstance(state, tuple) else join(state)
 
     def forward(self, src, src_lengths, tgt_in, teacher_forcing=1.0, rng=None):
-        memory, mask, state = self.encode(src, src_lengths)
+        with graph_tags(module="encoder"):
+            memory, mask, state = self.encode(src, src_lengths)
         tgt_in = tgt_in if isinstance(tgt_in, Tensor) else Tensor(numpy.asarray(tgt_in))
         steps = tgt_in.shape[1]
         rng = rng if rng is not None else numpy.random.default_rng()
@@ -155,7 +156,8 @@ class Seq2Seq(Module):
             if prev is not None and teacher_forcing < 1.0:
                 own = rng.random(tokens.shape[0]) >= teacher_forcing  # use the prediction
                 tokens = Tensor(numpy.where(own, prev, tokens.numpy()))
-            out, state, feed, w = self.decoder.step(tokens, state, memory, mask, feed)
+            with graph_tags(module="decoder", step=t):  # drawings group the steps
+                out, state, feed, w = self.decoder.step(tokens, state, memory, mask, feed)
             logits.append(out)
             weights.append(w)
             prev = out.detach().numpy().argmax(-1)

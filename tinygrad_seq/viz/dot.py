@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 
 from . import graph as G
@@ -27,23 +28,18 @@ RANKDIRS = ("BT", "LR", "TB", "RL")
 FORMATS = ("svg", "png", "pdf", "dot")
 _SEQUENCE_OPS = ("lstm", "gru", "rnn")
 _FUSED_OPS = ("lstm_cell", "gru_cell")
-# output names of multi-output ops, for edge tail labels (other ops show no tail label)
-_OUT_NAMES = {"lstm_cell": ("h'", "c'"), "lstm": ("out", "h_n", "c_n"), "gru": ("out", "h_n"),
-              "rnn": ("out", "h_n")}
 
 # one table of node looks, so the drawing and its legend cannot disagree
 _STYLE = {
     "op": dict(shape="box", style="rounded,filled", fillcolor="#eeeeee", color="#666666"),
-    "fused": dict(shape="box", style="rounded,filled,bold", fillcolor="#ffdf99",
-                  color="#b07800"),
+    "fused": dict(shape="box", style="rounded,filled,bold", fillcolor="#ffdf99", color="#b07800"),
     "sequence": dict(shape="box3d", style="filled", fillcolor="#ffc966", color="#b07800"),
     G.PARAM: dict(shape="box", style="filled", fillcolor="#cfe2ff", color="#2a5db0"),
     G.LEAF: dict(shape="ellipse", style="filled", fillcolor="#d4efd4", color="#2e7d32"),
     G.CONST: dict(shape="ellipse", style="dashed", color="#888888"),
     G.TENSOR: dict(shape="ellipse", style="filled", fillcolor="#ffffff", color="#aaaaaa",
                    fontsize="9"),
-    G.OUTPUT: dict(shape="doubleoctagon", style="filled", fillcolor="#f8c8c8",
-                   color="#b03030"),
+    G.OUTPUT: dict(shape="doubleoctagon", style="filled", fillcolor="#f8c8c8", color="#b03030"),
     "collapsed": dict(shape="box", style="rounded,dashed,filled", fillcolor="#f3f3f3",
                       color="#555555", fontsize="12"),
 }
@@ -51,7 +47,8 @@ _LEGEND = (("op", "op"), ("fused", "fused cell"), ("sequence", "whole-sequence o
            (G.PARAM, "parameter"), (G.LEAF, "leaf (requires grad)"),
            (G.CONST, "input (no grad)"), (G.TENSOR, "intermediate tensor"),
            (G.OUTPUT, "output (root)"), ("collapsed", "collapsed steps"))
-_CLUSTER = {"layer": dict(style="rounded", color="#444444", fontsize="14"),
+_CLUSTER = {"module": dict(style="rounded,bold", color="#222222", fontsize="16"),
+            "layer": dict(style="rounded", color="#444444", fontsize="14"),
             "direction": dict(style="rounded,dashed", color="#777777", fontsize="12"),
             "step": dict(style="rounded,filled", color="#bbbbbb", fillcolor="#fafafa",
                          fontsize="11"),
@@ -60,26 +57,7 @@ _CLUSTER = {"layer": dict(style="rounded", color="#444444", fontsize="14"),
 # ColorBrewer RdYlBu reversed: blue = small (vanishing) ... red = large (exploding)
 _PALETTE = ("#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090", "#fdae61",
             "#f46d43", "#d73027")
-
-# What one fused cell computes, as the ops a composed (fused=False) cell would record:
-# (node, label, inputs); "inK" is the fused op's K-th operand. Outputs in _TEMPLATE_OUT.
-_LSTM_TEMPLATE = (
-    ("chunk", "chunk 4\\n(i, f, g, o)", ("in0",)),
-    ("i", "sigmoid\\ni", ("chunk",)), ("f", "sigmoid\\nf", ("chunk",)),
-    ("g", "tanh\\ng", ("chunk",)), ("o", "sigmoid\\no", ("chunk",)),
-    ("fc", "mul\\nf * c", ("f", "in1")), ("ig", "mul\\ni * g", ("i", "g")),
-    ("c", "add\\nc' = f*c + i*g", ("fc", "ig")), ("tc", "tanh\\ntanh(c')", ("c",)),
-    ("h", "mul\\nh' = o * tanh(c')", ("o", "tc")))
-_GRU_TEMPLATE = (
-    ("gi", "chunk 3 (gi)\\nr, z, n", ("in0",)), ("gh", "chunk 3 (gh)\\nr, z, n", ("in1",)),
-    ("ar", "add\\ngi_r + gh_r", ("gi", "gh")), ("r", "sigmoid\\nr", ("ar",)),
-    ("az", "add\\ngi_z + gh_z", ("gi", "gh")), ("z", "sigmoid\\nz", ("az",)),
-    ("rn", "mul\\nr * gh_n", ("r", "gh")), ("an", "add\\ngi_n + r*gh_n", ("gi", "rn")),
-    ("n", "tanh\\nn", ("an",)), ("omz", "sub\\n1 - z", ("z",)),
-    ("a", "mul\\n(1 - z) * n", ("omz", "n")), ("b", "mul\\nz * h", ("z", "in2")),
-    ("h", "add\\nh' = (1-z)*n + z*h", ("a", "b")))
-_TEMPLATES = {"lstm_cell": _LSTM_TEMPLATE, "gru_cell": _GRU_TEMPLATE}
-_TEMPLATE_OUT = {"lstm_cell": ("h", "c"), "gru_cell": ("h",)}
+_ZERO = "#d9d9d9"  # a gradient of exactly zero: no flow, not "small"
 
 
 def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=None,
@@ -89,7 +67,9 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
 
     params: a Module or a dict name -> tensor, to label weights by name.
     show: "ops" (op nodes), "tensors" (tensor nodes) or "both".
-    group: "time" puts each layer / direction / time step in its own cluster; None does not.
+    group: "time" puts each layer / direction / time step in its own cluster (inside one per
+        ``ts.graph_tags(module=name)`` block, to keep an encoder and a decoder apart); None
+        does not.
     collapse: (first, last) or k: keep the first and last steps of each layer, fold the rest.
     grads: colour by gradient norm; uses norms recorded by a backward run inside
         ``ts.autograd.record_grad_norms()``, or runs one (leaving ``.grad`` alone).
@@ -103,17 +83,12 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
         raise ValueError(f"draw: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if group not in ("time", None):
         raise ValueError(f"draw: group must be 'time' or None, got {group!r}")
-    first_last = _collapse_arg(collapse)
+    first_last = G.collapse_arg(collapse)
     graph = G.capture(*roots, params=params)
     if grads and not G.has_grad_norms(graph):
         G.compute_grad_norms(graph, roots)
     nodes, edges = G.project(graph, show)
-    into, folded = {}, []
-    if first_last is not None:
-        into, folded = G.collapse_steps(nodes, edges, *first_last)
-        if not any("step" in n.tags for n in nodes):
-            warnings.warn("draw: collapse= found no time-step tags; build the layer with "
-                          "unroll=True or step it inside ts.graph_tags(step=t)", stacklevel=2)
+    into, folded = G.collapse_steps(nodes, edges, *first_last) if first_last else ({}, [])
     d = _Drawing(graphviz, graph, rankdir, group == "time", grads, expand, into)
     d.build(nodes, edges, folded, show)
     if d.count > max_nodes:
@@ -173,22 +148,29 @@ def _write(path, text):
         f.write(text)
 
 
-def _collapse_arg(collapse):
-    if collapse is None:
-        return None
-    pair = (collapse, collapse) if isinstance(collapse, int) else tuple(collapse)
-    if len(pair) != 2 or not all(isinstance(k, int) and k >= 0 for k in pair):
-        raise ValueError(f"draw: collapse must be (first, last) or k, non-negative integers; "
-                         f"got {collapse!r}")
-    return pair
-
-
 def _shape(shape):
     return "scalar" if shape == () else str(tuple(shape))
 
 
 def _fmt(norm):
     return "0" if norm == 0 else f"{norm:.2e}"
+
+
+def _look(op):
+    if op.name in _SEQUENCE_OPS and "step" not in op.tags:
+        return "sequence"  # one node for a whole layer direction (not unrolled)
+    return "fused" if op.name in _FUSED_OPS else "op"
+
+
+def _norm_text(name, norms):
+    """'|g| = ...' for a label: one norm, one per named output (h', c'), or the largest."""
+    names = G.OUTPUT_NAMES.get(name)
+    if len(norms) == 1:
+        return f"|g| = {_fmt(norms[0])}"
+    if names and len(names) == len(norms):
+        return "|g| " + ", ".join(f"{k} {_fmt(x)}" for k, x in zip(names, norms)
+                                  if x is not None)
+    return f"|g| max = {_fmt(max(x for x in norms if x is not None))}"
 
 
 class _Scale:
@@ -201,12 +183,14 @@ class _Scale:
         self.span = max(math.log10(self.high) - self.lo, 1e-12)
 
     def colour(self, norm):
-        x = 0.0 if norm <= 0 else min(max((math.log10(norm) - self.lo) / self.span, 0.0), 1.0)
+        if norm <= 0:
+            return _ZERO  # no gradient at all is not "small": grey, not the scale's blue
+        x = min(max((math.log10(norm) - self.lo) / self.span, 0.0), 1.0)
         k = min(int(x * (len(_PALETTE) - 1)), len(_PALETTE) - 2)
         w = x * (len(_PALETTE) - 1) - k
         a, b = _PALETTE[k], _PALETTE[k + 1]
         rgb = [round(int(a[i:i + 2], 16) * (1 - w) + int(b[i:i + 2], 16) * w) for i in (1, 3, 5)]
-        return "#%02x%02x%02x" % tuple(rgb)
+        return "#" + "".join(f"{c:02x}" for c in rgb)
 
     def font(self, colour):
         r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
@@ -215,11 +199,13 @@ class _Scale:
     def bar(self):
         cells = "".join(f'<TD BGCOLOR="{self.colour(self.low * (self.high / self.low) ** (i / 8))}"'
                         f' WIDTH="24" HEIGHT="14"></TD>' for i in range(9))
-        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD COLSPAN="9">'
-                f'<B>|gradient| reaching each node (log scale)</B></TD></TR><TR>{cells}</TR>'
-                f'<TR><TD COLSPAN="4" ALIGN="LEFT">{_fmt(self.low)} (vanishing)</TD><TD></TD>'
-                f'<TD COLSPAN="4" ALIGN="RIGHT">(exploding) {_fmt(self.high)}</TD></TR>'
-                f'</TABLE>>')
+        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD COLSPAN="11">'
+                f'<B>|gradient| reaching each node</B> (log scale)</TD></TR>'
+                f'<TR><TD BGCOLOR="{_ZERO}" WIDTH="24" HEIGHT="14"></TD><TD></TD>{cells}</TR>'
+                f'<TR><TD>0</TD><TD></TD><TD COLSPAN="4" ALIGN="LEFT">{_fmt(self.low)}</TD>'
+                f'<TD></TD><TD COLSPAN="4" ALIGN="RIGHT">{_fmt(self.high)}</TD></TR>'
+                f'<TR><TD COLSPAN="2"></TD><TD COLSPAN="4" ALIGN="LEFT">small (vanishing)</TD>'
+                f'<TD></TD><TD COLSPAN="4" ALIGN="RIGHT">large (exploding)</TD></TR></TABLE>>')
 
 
 class _Drawing:
@@ -231,14 +217,15 @@ class _Drawing:
             ranksep="0.35", tooltip="autograd graph"), node_attr=dict(
             fontname="Helvetica", fontsize="10", height="0.3"), edge_attr=dict(
             color="#777777", arrowsize="0.6"))
-        self.clusters, self.parent = {}, {}  # name -> subgraph; name -> parent name or None
+        self.clusters, self.parent, self.depth = {}, {}, {}  # by cluster name
+        self.labelloc = "b" if rankdir == "BT" else "t"  # BT flips the page: "b" reads as top
         self.expanded = {}  # op node id -> template name
         # a direction level only for layers that have two (bidirectional)
         dirs = {}
         for n in graph.nodes:
             if "direction" in n.tags:
-                dirs.setdefault(n.tags.get("layer"), set()).add(n.tags["direction"])
-        self.bidirectional = {layer for layer, ds in dirs.items() if len(ds) > 1}
+                dirs.setdefault(G.group_key(n.tags)[:2], set()).add(n.tags["direction"])
+        self.bidirectional = {key for key, ds in dirs.items() if len(ds) > 1}
         self.scale = None
         if grads:
             norms = [x for n in graph.nodes if n.kind == G.OP for x in (n.grad_norms or ())
@@ -248,20 +235,25 @@ class _Drawing:
     # ---- clusters -----------------------------------------------------------------------------
     def _cluster(self, name, parent, label, look):
         if name not in self.clusters:
-            self.clusters[name] = self.gv.Digraph(name, graph_attr=dict(label=label, **look))
+            self.clusters[name] = self.gv.Digraph(name, graph_attr=dict(
+                label=label, labelloc=self.labelloc, **look))
             self.parent[name] = parent
+            self.depth[name] = 0 if parent is None else self.depth[parent] + 1
         return name
 
     def _place(self, tags, extra=None):
         """The cluster a node with these tags goes in (None: top level)."""
         if not self.by_time:
             return None
-        layer, d, step = tags.get("layer"), tags.get("direction"), tags.get("step")
-        name, where = "cluster", None
+        module, layer, d = G.group_key(tags)
+        name, where, step = "cluster", None, tags.get("step")
+        if module is not None:  # ts.graph_tags(module="encoder") around a call of a model part
+            name += "_" + re.sub(r"\W", "_", str(module))
+            where = self._cluster(name, where, str(module), _CLUSTER["module"])
         if layer is not None:
             name += f"_l{layer}"
             where = self._cluster(name, where, f"layer {layer}", _CLUSTER["layer"])
-        if d is not None and layer in self.bidirectional:
+        if d is not None and (module, layer) in self.bidirectional:
             name += f"_d{d}"
             label = "forward (direction 0)" if d == 0 else f"reverse (direction {d})"
             where = self._cluster(name, where, label, _CLUSTER["direction"])
@@ -296,29 +288,29 @@ class _Drawing:
         tip = [f"{name} -> {out}" + (" ..." if len(shapes) > 3 else "")]
         if n.tags:
             tip.append(", ".join(f"{k}={v}" for k, v in n.tags.items()))
-        look = "fused" if name in _FUSED_OPS else "op"
-        label = name
-        if name in _SEQUENCE_OPS and "step" not in n.tags:
-            look, steps = "sequence", self.graph.by_id[n.inputs[0]].shape[0]
-            label = f"{name} (whole sequence, {steps} steps)"
+        look, label = _look(n), name
+        if look == "sequence":
+            label = f"{name} (whole sequence, {self.graph.by_id[n.inputs[0]].shape[0]} steps)"
             tip.append("one node for all steps; build the layer with unroll=True to see "
                        "every step")
         norms = [x for x in (n.grad_norms or ()) if x is not None]
         if norms and self.grads:
-            label += "\\n|g| = " + " / ".join(_fmt(x) for x in norms[:3])
-            tip.append("grad norm = " + " / ".join(f"{x:.6e}" for x in norms[:3]))
+            label += "\\n" + _norm_text(name, n.grad_norms)
+            tip.append("grad norm = " + " / ".join(f"{x:.6e}" for x in norms[:4]))
             self._grad_look(max(norms), attrs)
-        if self.expand and name in _TEMPLATES:
-            return self._template(n, cluster, label, tip)
+        if self.expand and name in G.CELL_TEMPLATES:
+            return self._template(n, cluster, tip)
         self._node(cluster, n.id, label, look, tooltip="\\n".join(tip), **attrs)
 
-    def _template(self, n, cluster, label, tip):
-        box = self._cluster(f"cluster_x_{n.id}", cluster, label + " (expanded)",
+    def _template(self, n, cluster, tip):
+        box = self._cluster(f"cluster_x_{n.id}", cluster, f"{n.name} (expanded)",
                             _CLUSTER["expand"])
-        norms = n.grad_norms or ()
-        outs = dict(zip(_TEMPLATE_OUT[n.name], norms))
-        for key, text, inputs in _TEMPLATES[n.name]:
-            attrs = self._grad_look(outs[key], {}) if outs.get(key) is not None else {}
+        outs = dict(zip(G.TEMPLATE_OUTPUTS[n.name], n.grad_norms or ()))
+        for key, text, inputs in G.CELL_TEMPLATES[n.name]:
+            attrs = {}
+            if self.grads and outs.get(key) is not None:  # the cell's outputs carry its norms
+                text += f"\\n|g| = {_fmt(outs[key])}"
+                self._grad_look(outs[key], attrs)
             self._node(box, f"{n.id}_{key}", text, "op", fontsize="9",
                        tooltip="\\n".join(tip), **attrs)
             for src in inputs:
@@ -360,9 +352,23 @@ class _Drawing:
         if name is None or index is None:
             return node_id
         if tail:
-            return f"{node_id}_{_TEMPLATE_OUT[name][index]}"
+            return f"{node_id}_{G.TEMPLATE_OUTPUTS[name][index]}"
         src = f"in{index}"
-        return next(f"{node_id}_{k}" for k, _, ins in _TEMPLATES[name] if src in ins)
+        return next(f"{node_id}_{k}" for k, _, ins in G.CELL_TEMPLATES[name] if src in ins)
+
+    def _edge_norm(self, src, index, dst):
+        """The gradient reaching the edge's tail (what one edge carries is not recorded), or 0
+        when its head got none: nothing flows back along that edge."""
+        if self.scale is None:
+            return None
+        if src.kind != G.OP:
+            norm = self.graph.grad_norm(src)
+        else:
+            norm = src.grad_norms[index] if src.grad_norms else None
+        head = dst.grad_norms if dst.kind == G.OP else [self.graph.grad_norm(dst)]
+        if norm and head and all(x == 0 for x in head):
+            return 0.0
+        return norm
 
     def _edges(self, edges):
         by_id, merged, plain = self.graph.by_id, {}, []
@@ -374,14 +380,12 @@ class _Drawing:
                 merged[(tail, head)] = merged.get((tail, head), 0) + 1
                 continue
             attrs, src = {}, by_id[e.src]
-            names = _OUT_NAMES.get(src.name) if src.kind == G.OP else None
+            names = G.OUTPUT_NAMES.get(src.name) if src.kind == G.OP else None
             if names and e.src_index is not None and src.id not in self.expanded:
                 attrs.update(taillabel=names[e.src_index], fontsize="8", fontcolor="#555555")
-            if self.scale is not None:
-                norm = (src.grad_norms or [None] * (e.src_index + 1))[e.src_index] \
-                    if src.kind == G.OP else self.graph.grad_norm(src)
-                if norm is not None:
-                    attrs.update(color=self.scale.colour(norm), penwidth="2")
+            norm = self._edge_norm(src, e.src_index, by_id[e.dst])
+            if norm is not None:
+                attrs.update(color=self.scale.colour(norm), penwidth="2")
             plain.append((tail, head, attrs))
         body = self.dot.body
         for tail, head, attrs in plain:
@@ -401,8 +405,7 @@ class _Drawing:
             if n.id in self.into:
                 continue
             if n.kind == G.OP:
-                self.kinds.add("sequence" if n.name in _SEQUENCE_OPS and "step" not in n.tags
-                               else "fused" if n.name in _FUSED_OPS else "op")
+                self.kinds.add("op" if self.expand and n.name in G.CELL_TEMPLATES else _look(n))
                 self._op(n, self._place(n.tags))
                 continue
             self.kinds.add(n.kind)
@@ -421,13 +424,7 @@ class _Drawing:
         self._edges(edges)
         self._legend()
         # attach clusters deepest first, so a parent's copy includes its children
-        depth = {}
-        for name in self.clusters:
-            p, k = self.parent[name], 0
-            while p is not None:
-                p, k = self.parent[p], k + 1
-            depth[name] = k
-        for name in sorted(self.clusters, key=lambda n: -depth[n]):
+        for name in sorted(self.clusters, key=lambda n: -self.depth[n]):
             self._target(self.parent[name]).subgraph(self.clusters[name])
 
     def _legend(self):

@@ -19,6 +19,8 @@ that records norms on the nodes and leaves ``.grad`` untouched.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections import namedtuple
 
 from .. import autograd
@@ -29,6 +31,31 @@ OP, PARAM, LEAF, CONST, TENSOR, OUTPUT = "op", "param", "leaf", "const", "tensor
 SHOWS = ("ops", "tensors", "both")
 
 _NO_TAGS = {}  # shared by every untagged node; never mutated
+# names of the outputs of multi-output ops (edge tail labels, gradient norms)
+OUTPUT_NAMES = {"lstm_cell": ("h'", "c'"), "lstm": ("out", "h_n", "c_n"),
+                "gru": ("out", "h_n"), "rnn": ("out", "h_n")}
+
+# What one fused cell computes, as the pointwise ops a composed (fused=False) cell records, for
+# drawings that open the box: (node, label, inputs), "inK" being the fused op's K-th operand;
+# TEMPLATE_OUTPUTS names the node that gives each output. Equations: nn/cells.py.
+_LSTM_CELL = (
+    ("chunk", "chunk 4\\n(i, f, g, o)", ("in0",)),
+    ("i", "sigmoid\\ni", ("chunk",)), ("f", "sigmoid\\nf", ("chunk",)),
+    ("g", "tanh\\ng", ("chunk",)), ("o", "sigmoid\\no", ("chunk",)),
+    ("fc", "mul\\nf * c", ("f", "in1")), ("ig", "mul\\ni * g", ("i", "g")),
+    ("c", "add\\nc' = f*c + i*g", ("fc", "ig")), ("tc", "tanh\\ntanh(c')", ("c",)),
+    ("h", "mul\\nh' = o * tanh(c')", ("o", "tc")))
+_GRU_CELL = (
+    ("gi", "chunk 3 (gi)\\nr, z, n", ("in0",)), ("gh", "chunk 3 (gh)\\nr, z, n", ("in1",)),
+    ("ar", "add\\ngi_r + gh_r", ("gi", "gh")), ("r", "sigmoid\\nr", ("ar",)),
+    ("az", "add\\ngi_z + gh_z", ("gi", "gh")), ("z", "sigmoid\\nz", ("az",)),
+    ("rn", "mul\\nr * gh_n", ("r", "gh")), ("an", "add\\ngi_n + r*gh_n", ("gi", "rn")),
+    ("n", "tanh\\nn", ("an",)), ("omz", "sub\\n1 - z", ("z",)),
+    ("a", "mul\\n(1 - z) * n", ("omz", "n")), ("b", "mul\\nz * h", ("z", "in2")),
+    ("h", "add\\nh' = (1-z)*n + z*h", ("a", "b")))
+CELL_TEMPLATES = {"lstm_cell": _LSTM_CELL, "gru_cell": _GRU_CELL}
+TEMPLATE_OUTPUTS = {"lstm_cell": ("h", "c"), "gru_cell": ("h",)}
+
 Edge = namedtuple("Edge", "src dst src_index dst_index")
 Edge.__doc__ = "src -> dst; src_index: which output of an op, dst_index: which operand of an op"
 
@@ -173,7 +200,12 @@ _FREED_HELP = ("draw(grads=True): the graph was already freed by a backward pass
 
 
 def has_grad_norms(graph):
-    return any(n.fn.grad_norms is not None for n in graph.nodes if n.kind == OP)
+    """Whether a backward from these roots recorded norms: the roots' own nodes run first in
+    any backward from them, so they have norms exactly when such a pass ran (norms left on
+    shared nodes by a backward from some other tensor do not count)."""
+    ops = [graph.by_id[graph.by_id[r].producer[0]] for r in graph.roots
+           if graph.by_id[r].producer is not None]
+    return bool(ops) and all(op.fn.grad_norms is not None for op in ops)
 
 
 def compute_grad_norms(graph, roots):
@@ -245,22 +277,32 @@ def project(graph, show="ops"):
     return nodes, edges
 
 
-class Collapsed:
-    """The middle steps of one (layer, direction), drawn as one node."""
+GROUP_KEYS = ("module", "layer", "direction")  # tags that name one recurrence (its steps)
 
-    def __init__(self, id, layer, direction, steps):
-        self.id, self.layer, self.direction = id, layer, direction
+
+class Collapsed:
+    """The middle steps of one recurrence (module, layer, direction), drawn as one node."""
+
+    def __init__(self, key, steps):
+        self.tags = {k: v for k, v in zip(GROUP_KEYS, key) if v is not None}
+        self.id = "collapsed_" + "_".join(re.sub(r"\W", "_", str(v)) for v in key)
         self.lo, self.hi, self.steps = min(steps), max(steps), len(steps)
         self.members = []  # captured nodes folded into it
 
-    @property
-    def tags(self):
-        return {k: v for k, v in (("layer", self.layer), ("direction", self.direction))
-                if v is not None}
+
+def group_key(tags):
+    return tuple(tags.get(k) for k in GROUP_KEYS)  # (module, layer, direction)
 
 
-def _group(tags):
-    return tags.get("layer"), tags.get("direction")
+def collapse_arg(collapse):
+    """(first, last) from draw's ``collapse=`` (None, k or a pair of non-negative ints)."""
+    if collapse is None:
+        return None
+    pair = (collapse, collapse) if isinstance(collapse, int) else tuple(collapse)
+    if len(pair) != 2 or not all(isinstance(k, int) and k >= 0 for k in pair):
+        raise ValueError(f"draw: collapse must be (first, last) or k, non-negative integers; "
+                         f"got {collapse!r}")
+    return pair
 
 
 def collapse_steps(nodes, edges, first, last):
@@ -270,19 +312,20 @@ def collapse_steps(nodes, edges, first, last):
     steps = {}
     for n in nodes:
         if "step" in n.tags:
-            steps.setdefault(_group(n.tags), set()).add(n.tags["step"])
+            steps.setdefault(group_key(n.tags), set()).add(n.tags["step"])
+    if not steps:
+        warnings.warn("draw: collapse= found no time-step tags; build the layer with "
+                      "unroll=True or step it inside ts.graph_tags(step=t)", stacklevel=3)
     groups = {}
     for key, seen in steps.items():
         lo, hi = min(seen) + first, max(seen) - last
         middle = sorted(s for s in seen if lo <= s <= hi)
         if middle:
-            layer, direction = key
-            cid = f"collapsed_l{layer}_d{direction}"
-            groups[key] = Collapsed(cid, layer, direction, middle)
+            groups[key] = Collapsed(key, middle)
     into, kept = {}, set()
     for n in nodes:
         if "step" in n.tags and n.kind not in (PARAM, OUTPUT):
-            c = groups.get(_group(n.tags))
+            c = groups.get(group_key(n.tags))
             if c is not None and c.lo <= n.tags["step"] <= c.hi:
                 into[n.id] = c
             else:
