@@ -1,8 +1,35 @@
 import os
 
+import pytest
 from hypothesis import settings
 
 # gradient checks are cheap per example but there are many ops: keep each property short
 settings.register_profile("default", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default="cpu",
+                     help="run the suite with new tensors on this device: cpu or cuda")
+
+
+def pytest_configure(config):
+    device = config.getoption("--device")
+    if device != "cpu":
+        import tinygrad_seq as ts
+        try:
+            ts.set_default_device(device)
+        except (RuntimeError, ValueError) as e:  # say why there is no GPU, in one line
+            raise pytest.UsageError(str(e)) from None
+
+
+@pytest.fixture
+def cuda():
+    """Skips the test (with the reason) where no GPU can be used; yields the cupy module."""
+    import tinygrad_seq as ts
+    reason = ts.cuda.why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    from tinygrad_seq import backend
+    return backend._load_cupy()

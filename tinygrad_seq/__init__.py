@@ -7,7 +7,7 @@ work as in PyTorch. docs/autograd.md explains how the engine records the graph a
 from . import autograd  # noqa: I001  (first: tensor.py builds on autograd.Function)
 from .autograd import (ShapeError, enable_grad, grad, graph_tags, is_grad_enabled, no_grad,
                        set_grad_enabled)
-from .backend import manual_seed
+from .backend import default_device, manual_seed, set_default_device
 from .creation import (arange, bool_, empty, eye, float32, float64, full, full_like, int32,
                        int64, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        tensor, zeros, zeros_like)
@@ -18,7 +18,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
-from . import nn, optim  # noqa: E402,I001  (build on everything above)
+from . import cuda, nn, optim  # noqa: E402,I001  (build on everything above)
 
 __version__ = "0.1.0"
 
@@ -40,5 +40,5 @@ __all__ = [
     "dropout", "embedding",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "graph_tags",
     "gradcheck", "GradcheckError", "save", "load", "CheckpointError", "ShapeError",
-    "manual_seed", "autograd", "nn", "optim",
+    "manual_seed", "set_default_device", "default_device", "autograd", "nn", "optim", "cuda",
 ]

@@ -25,9 +25,10 @@ def get_array_module(array):
 
 
 def parse_device(device) -> str:
-    """Normalise a device spelling ("cpu", "cuda", "cuda:0") or raise a clear error."""
+    """Normalise a device spelling ("cpu", "cuda", "cuda:0"; None: the default device) or raise
+    a clear error."""
     if device is None:
-        return "cpu"
+        return _default_device
     name = str(device)
     if name == "cpu":
         return "cpu"
@@ -37,10 +38,16 @@ def parse_device(device) -> str:
 
 
 def module_for(device: str):
-    """The array module for a (parsed) device; importing cupy happens here, on first use."""
+    """The array module for a (parsed) device; importing cupy happens here, on first use, and
+    a machine without a usable GPU gets an error that says which part is missing."""
     if device == "cpu":
         return numpy
-    return _load_cupy()
+    cupy = _load_cupy()
+    from .cuda import why_not
+    problem = why_not()
+    if problem is not None:
+        raise RuntimeError(f"device {device!r}: {problem}")
+    return cupy
 
 
 def _load_cupy():
@@ -52,6 +59,8 @@ def _load_cupy():
             raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed: "
                                f"{GPU_INSTALL_HINT}") from None
         _cupy = cupy
+        if _seed is not None:  # manual_seed ran before CuPy was loaded
+            cupy.random.seed(_seed)
     return _cupy
 
 
@@ -75,7 +84,10 @@ def to_device(array, device: str):
 
 # ---- random numbers: one generator per backend, seeded together by manual_seed --------------
 
+# Random numbers are drawn on the host and copied to the device, so a seed gives the same
+# initial weights and dropout masks on the CPU and on a GPU.
 _rng = numpy.random.default_rng()
+_seed = None
 
 
 def rng():
@@ -83,8 +95,26 @@ def rng():
 
 
 def manual_seed(seed: int) -> None:
-    """Seed every random stream tinygrad_seq uses (randn, rand, dropout, init)."""
-    global _rng
-    _rng = numpy.random.default_rng(seed)
+    """Seed every random stream tinygrad_seq uses (randn, rand, dropout, init), and CuPy's."""
+    global _rng, _seed
+    _rng, _seed = numpy.random.default_rng(seed), seed
     if _cupy is not None:
         _cupy.random.seed(seed)
+
+
+# ---- the default device of new tensors ---------------------------------------------------------
+
+_default_device = "cpu"
+
+
+def set_default_device(device) -> None:
+    """Where ``ts.tensor``, ``ts.zeros``, ``ts.randn``, ... put new tensors when no device is
+    given (the test suite uses it to run everything on a GPU: ``pytest --device cuda``)."""
+    global _default_device
+    device = parse_device(device)
+    module_for(device)
+    _default_device = device
+
+
+def default_device() -> str:
+    return _default_device

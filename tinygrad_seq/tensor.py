@@ -152,7 +152,7 @@ class Tensor(MathMethods, ShapeMethods):
             device = backend.parse_device(device)
             backend.module_for(device)
             if device != self.device:
-                t = Tensor._wrap(backend.to_device(self.data, device), self.requires_grad)
+                t = ops.ToDevice.apply(self, device=device)  # differentiable, like PyTorch's
         return t.astype(dtype) if dtype is not None else t
 
     def cpu(self):

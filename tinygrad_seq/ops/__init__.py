@@ -35,7 +35,7 @@ from .elementwise import (
                           Where,
 )
 from .fused import GRUCell, LSTMCell
-from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Split
+from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Split, ToDevice
 from .reduce import LogSoftmax, Max, Min, Softmax, Sum
 from .sequence import GRUSequence, LSTMSequence, RNNSequence
 
@@ -43,4 +43,4 @@ __all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum
            "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Tanh", "Where", "Cat", "Expand",
            "GetItem", "Permute", "Reshape", "ScatterAdd", "Split", "LogSoftmax", "Max", "Min",
            "Softmax", "Sum", "LSTMCell", "GRUCell",
-           "LSTMSequence", "GRUSequence", "RNNSequence"]
+           "LSTMSequence", "GRUSequence", "RNNSequence", "ToDevice"]

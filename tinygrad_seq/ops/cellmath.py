@@ -110,3 +110,14 @@ def rnn_cell_backward(xp, h, dh, d_pre, relu=False):
         xp.multiply(dh, h > 0, out=d_pre)
     else:
         xp.multiply(dh, 1 - h * h, out=d_pre)
+
+
+def log_softmax(xp, x, axis):
+    """x - max - log(sum(exp(x - max))) along ``axis``: never overflows."""
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(xp, g, out, axis):
+    """d/dx of log_softmax: g - softmax * sum(g), with softmax = exp(out)."""
+    return g - xp.exp(out) * g.sum(axis=axis, keepdims=True)

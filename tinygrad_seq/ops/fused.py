@@ -8,8 +8,8 @@ by gate and for checking these (tests/test_fused.py). Whole sequences use sequen
 
 from __future__ import annotations
 
+from .. import kernels
 from ..autograd import Function
-from .cellmath import gru_cell_backward, gru_cell_forward, lstm_cell_backward, lstm_cell_forward
 
 
 class LSTMCell(Function):
@@ -22,7 +22,7 @@ class LSTMCell(Function):
         xp = self.xp
         t, act = xp.empty_like(gates), xp.empty_like(gates)
         c_new, tc, h = xp.empty_like(c), xp.empty_like(c), xp.empty_like(c)
-        lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h)
+        kernels.implementation(xp).lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h)
         self.saved = (t, act, c, tc)
         return h, c_new
 
@@ -30,8 +30,9 @@ class LSTMCell(Function):
         xp = self.xp
         t, act, c, tc = self.saved
         d_gates, d_c = xp.empty_like(act), xp.empty_like(c)
-        lstm_cell_backward(xp, t, act, c, tc, None if dh is None else dh.data,
-                           None if dc is None else dc.data, d_gates, d_c)
+        kernels.implementation(xp).lstm_cell_backward(
+            xp, t, act, c, tc, None if dh is None else dh.data, None if dc is None else dc.data,
+            d_gates, d_c)
         wrap = (dh if dh is not None else dc)._wrap
         return wrap(d_gates), wrap(d_c)
 
@@ -47,7 +48,7 @@ class GRUCell(Function):
         m = h.shape[-1]
         rz = xp.empty((h.shape[0], 2 * m), dtype=h.dtype)
         n, h_new = xp.empty_like(h), xp.empty_like(h)
-        gru_cell_forward(xp, gi, gh, h, rz, n, h_new)
+        kernels.implementation(xp).gru_cell_forward(xp, gi, gh, h, rz, n, h_new)
         self.saved = (rz, n, gh[:, 2 * m:], h)
         return h_new
 
@@ -56,5 +57,5 @@ class GRUCell(Function):
         rz, n, ghn, h = self.saved
         d_gi = xp.empty((h.shape[0], 3 * h.shape[1]), dtype=h.dtype)
         d_gh, d_h = xp.empty_like(d_gi), xp.empty_like(h)
-        gru_cell_backward(xp, rz, n, ghn, h, g.data, d_gi, d_gh, d_h)
+        kernels.implementation(xp).gru_cell_backward(xp, rz, n, ghn, h, g.data, d_gi, d_gh, d_h)
         return g._wrap(d_gi), g._wrap(d_gh), g._wrap(d_h)

@@ -3,6 +3,7 @@ backward) and Cat/Split (likewise)."""
 
 from __future__ import annotations
 
+from .. import backend
 from ..autograd import Function
 
 # ---- movement ---------------------------------------------------------------------------------
@@ -116,3 +117,16 @@ class Split(Function):
                 g = x.new_zeros(tuple(shape))
             pieces.append(g)
         return Cat.apply(*pieces, axis=self.axis)
+
+
+class ToDevice(Function):
+    """A copy to another device (CPU <-> GPU); the gradient is copied back."""
+
+    name = "to"
+
+    def forward(self, x, device=None):
+        self.source = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, g):
+        return g.to(self.source)

@@ -3,7 +3,8 @@ LogSoftmax."""
 
 from __future__ import annotations
 
-from ..autograd import Function
+from .. import kernels
+from ..autograd import Function, is_grad_enabled
 
 # ---- reductions -------------------------------------------------------------------------------
 
@@ -72,15 +73,21 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """Numerically stable log-softmax (its CUDA kernel is kernels/log_softmax.cu). The backward
+    is the Tensor formula when it is being recorded (second derivatives), else the fused
+    array version."""
+
     name = "log_softmax"
 
     def forward(self, x, axis=-1):
-        xp = self.xp
         self.axis = axis
-        z = x - x.max(axis=axis, keepdims=True)
-        self.saved = out = z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+        self.saved = out = kernels.implementation(self.xp).log_softmax(self.xp, x, axis)
         return out
 
     def backward(self, g):
+        if not is_grad_enabled():
+            dx = kernels.implementation(self.xp).log_softmax_backward(self.xp, g.data,
+                                                                      self.saved, self.axis)
+            return g._wrap(dx)
         p = self.output(self.saved).exp()
         return g - p * g.sum(axis=self.axis, keepdims=True)

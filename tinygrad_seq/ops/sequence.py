@@ -13,15 +13,8 @@ Outputs: (outputs (T, B, H), h_n (B, H)) and c_n for the LSTM.
 
 from __future__ import annotations
 
+from .. import kernels
 from ..autograd import Function
-from .cellmath import (
-    gru_cell_backward,
-    gru_cell_forward,
-    lstm_cell_backward,
-    lstm_cell_forward,
-    rnn_cell_backward,
-    rnn_cell_forward,
-)
 
 
 def _steps(count, reverse):
@@ -92,6 +85,7 @@ class LSTMSequence(_Sequence):
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None):
         xp = self.xp
+        cells = kernels.implementation(xp)
         self.reverse, self.keep, self.has_bias = reverse, keep, b_ih is not None
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         # the projections become the gate pre-activations, then t = tanh(s * gates) in place
@@ -104,7 +98,7 @@ class LSTMSequence(_Sequence):
         for t in _steps(steps, reverse):
             xp.matmul(h, w_hh_t, out=tmp)
             gates[t] += tmp
-            lstm_cell_forward(xp, gates[t], c, gates[t], act[t], c_new[t], tc[t], h_new[t])
+            cells.lstm_cell_forward(xp, gates[t], c, gates[t], act[t], c_new[t], tc[t], h_new[t])
             h, c = self.carry(t, h_new[t], h, hs), self.carry(t, c_new[t], c, cs)
         self.saved = (x, h0, c0, w_ih, w_hh, gates, act, tc, hs, cs)
         out = h_new if keep is None else h_new * keep
@@ -112,6 +106,7 @@ class LSTMSequence(_Sequence):
 
     def backward(self, d_out, d_hn, d_cn):
         xp = self.xp
+        cells = kernels.implementation(xp)
         x, h0, c0, w_ih, w_hh, tanh_gates, act, tc, hs, cs = self.saved
         ref = next(g for g in (d_out, d_hn, d_cn) if g is not None)
         d_out = None if d_out is None else d_out.data
@@ -120,7 +115,7 @@ class LSTMSequence(_Sequence):
         dc = xp.zeros_like(c0) if d_cn is None else d_cn.data.copy()
         d_gates, dc_cell = xp.empty_like(act), xp.empty_like(c0)
         for t in _steps(x.shape[0], not self.reverse):
-            lstm_cell_backward(xp, tanh_gates[t], act[t], c_prev[t], tc[t],
+            cells.lstm_cell_backward(xp, tanh_gates[t], act[t], c_prev[t], tc[t],
                                self.into_cell(t, dh, d_out), self.into_cell(t, dc, None),
                                d_gates[t], dc_cell)
             skip_h, skip_c = self.past_cell(t, dh), self.past_cell(t, dc)
@@ -142,6 +137,7 @@ class GRUSequence(_Sequence):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None):
         xp = self.xp
+        cells = kernels.implementation(xp)
         self.reverse, self.keep, self.has_bias = reverse, keep, b_ih is not None
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         gi = _project(x, w_ih, b_ih)
@@ -156,13 +152,14 @@ class GRUSequence(_Sequence):
             xp.matmul(h, w_hh_t, out=gh[t])
             if b_hh is not None:
                 gh[t] += b_hh
-            gru_cell_forward(xp, gi[t], gh[t], h, rz[t], n[t], h_new[t])
+            cells.gru_cell_forward(xp, gi[t], gh[t], h, rz[t], n[t], h_new[t])
             h = self.carry(t, h_new[t], h, hs)
         self.saved = (x, h0, w_ih, w_hh, gh, rz, n, hs)
         return (h_new if keep is None else h_new * keep), h.copy()
 
     def backward(self, d_out, d_hn):
         xp = self.xp
+        cells = kernels.implementation(xp)
         x, h0, w_ih, w_hh, gh, rz, n, hs = self.saved
         hidden = h0.shape[-1]
         ref = d_out if d_out is not None else d_hn
@@ -171,7 +168,7 @@ class GRUSequence(_Sequence):
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         d_gi, d_gh, dh_cell = xp.empty_like(gh), xp.empty_like(gh), xp.empty_like(h0)
         for t in _steps(x.shape[0], not self.reverse):
-            gru_cell_backward(xp, rz[t], n[t], gh[t][:, 2 * hidden:], h_prev[t],
+            cells.gru_cell_backward(xp, rz[t], n[t], gh[t][:, 2 * hidden:], h_prev[t],
                               self.into_cell(t, dh, d_out), d_gi[t], d_gh[t], dh_cell)
             skip = self.past_cell(t, dh)
             dh = d_gh[t] @ w_hh
@@ -194,6 +191,7 @@ class RNNSequence(_Sequence):
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None,
                 relu=False):
         xp = self.xp
+        cells = kernels.implementation(xp)
         self.reverse, self.keep, self.has_bias, self.relu = reverse, keep, b_ih is not None, relu
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         pre = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
@@ -204,20 +202,21 @@ class RNNSequence(_Sequence):
         for t in _steps(steps, reverse):
             xp.matmul(h, w_hh_t, out=tmp)
             pre[t] += tmp
-            rnn_cell_forward(xp, pre[t], h_new[t], relu)
+            cells.rnn_cell_forward(xp, pre[t], h_new[t], relu)
             h = self.carry(t, h_new[t], h, hs)
         self.saved = (x, h0, w_ih, w_hh, h_new, hs)
         return (h_new if keep is None else h_new * keep), h.copy()
 
     def backward(self, d_out, d_hn):
         xp = self.xp
+        cells = kernels.implementation(xp)
         x, h0, w_ih, w_hh, h_new, hs = self.saved
         ref = d_out if d_out is not None else d_hn
         d_out = None if d_out is None else d_out.data
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         d_pre = xp.empty_like(h_new)
         for t in _steps(x.shape[0], not self.reverse):
-            rnn_cell_backward(xp, h_new[t], self.into_cell(t, dh, d_out), d_pre[t], self.relu)
+            cells.rnn_cell_backward(xp, h_new[t], self.into_cell(t, dh, d_out), d_pre[t], self.relu)
             skip = self.past_cell(t, dh)
             dh = d_pre[t] @ w_hh
             if skip is not None:

@@ -1,0 +1,149 @@
+"""The CUDA kernels, checked without a GPU: every .cu compiles to PTX, the per-element maths
+they share (kernels/cell_math.cuh) compiled for the host agrees element by element with the
+NumPy reference, extreme inputs included, and the wheel ships the sources where the loader
+finds them. The same kernels on a GPU are checked by tests/test_gpu.py."""
+
+from __future__ import annotations
+
+import ctypes
+import pathlib
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from tinygrad_seq import kernels
+from tinygrad_seq.ops import cellmath
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "kernels").glob("*.cu"))
+# atol: inputs reach 1e4, and a few outputs are differences of O(1) terms
+TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA toolkit) is not here")
+@pytest.mark.parametrize("cu", SOURCES, ids=lambda p: p.name)
+def test_kernel_compiles_to_ptx(cu, tmp_path):
+    result = subprocess.run(["nvcc", "--ptx", "-std=c++17", str(cu), "-o",
+                             str(tmp_path / "out.ptx")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    """kernels/cell_math.cuh compiled for the host into a shared library."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no C++ compiler to build the host harness")
+    lib = tmp_path_factory.mktemp("harness") / "harness.so"
+    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-std=c++17", "-I", str(ROOT / "kernels"),
+                    str(ROOT / "tests" / "kernels" / "harness.cpp"), "-o", str(lib)], check=True)
+    return ctypes.CDLL(str(lib))
+
+
+def call(lib, name, dtype, *arrays_and_ints):
+    args = [a.ctypes.data_as(ctypes.c_void_p) if isinstance(a, np.ndarray) else ctypes.c_int(a)
+            for a in arrays_and_ints]
+    getattr(lib, f"{name}_{'f32' if dtype == np.float32 else 'f64'}")(*args)
+
+
+def inputs(rng, shape, dtype, scale):
+    x = rng.standard_normal(shape) * scale
+    x.flat[:4] = [1e4, -1e4, 88.0, -710.0][: x.size]  # saturate tanh/sigmoid: no inf, no NaN
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_lstm_matches_reference(host, dtype, scale):
+    rng = np.random.default_rng(0)
+    batch, hidden = 3, 5
+    gates = inputs(rng, (batch, 4 * hidden), dtype, scale)
+    c = inputs(rng, (batch, hidden), dtype, 1)
+    ref = [np.empty((batch, 4 * hidden), dtype), np.empty((batch, 4 * hidden), dtype)] + \
+        [np.empty((batch, hidden), dtype) for _ in range(3)]
+    got = [np.empty_like(a) for a in ref]
+    cellmath.lstm_cell_forward(np, gates, c, *ref)
+    call(host, "lstm_forward", dtype, gates, c, *got, batch, hidden)
+    for a, b in zip(got, ref):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+    t, act, _, tc, _ = ref
+    dh, dc = inputs(rng, (batch, hidden), dtype, 1), inputs(rng, (batch, hidden), dtype, 1)
+    ref_b = [np.empty((batch, 4 * hidden), dtype), np.empty((batch, hidden), dtype)]
+    got_b = [np.empty_like(a) for a in ref_b]
+    cellmath.lstm_cell_backward(np, t, act, c, tc, dh, dc, *ref_b)
+    call(host, "lstm_backward", dtype, t, act, c, tc, dh, dc, *got_b, batch, hidden)
+    for a, b in zip(got_b, ref_b):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_gru_matches_reference(host, dtype, scale):
+    rng = np.random.default_rng(1)
+    batch, hidden = 3, 5
+    gi, gh = (inputs(rng, (batch, 3 * hidden), dtype, scale) for _ in range(2))
+    h = inputs(rng, (batch, hidden), dtype, 1)
+    ref = [np.empty((batch, 2 * hidden), dtype), np.empty((batch, hidden), dtype),
+           np.empty((batch, hidden), dtype)]
+    got = [np.empty_like(a) for a in ref]
+    cellmath.gru_cell_forward(np, gi, gh, h, *ref)
+    call(host, "gru_forward", dtype, gi, gh, h, *got, batch, hidden)
+    for a, b in zip(got, ref):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+    rz, n, _ = ref
+    ghn = np.ascontiguousarray(gh[:, 2 * hidden:])
+    dh = inputs(rng, (batch, hidden), dtype, 1)
+    ref_b = [np.empty((batch, 3 * hidden), dtype), np.empty((batch, 3 * hidden), dtype),
+             np.empty((batch, hidden), dtype)]
+    got_b = [np.empty_like(a) for a in ref_b]
+    cellmath.gru_cell_backward(np, rz, n, ghn, h, dh, *ref_b)
+    call(host, "gru_backward", dtype, rz, n, ghn, h, dh, *got_b, batch, hidden)
+    for a, b in zip(got_b, ref_b):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_matches_reference(host, dtype):
+    rng = np.random.default_rng(2)
+    x = inputs(rng, (4, 7), dtype, 50.0)
+    out = np.empty_like(x)
+    call(host, "log_softmax", dtype, x, out, 4, 7)
+    ref = cellmath.log_softmax(np, x, -1)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, ref, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-10)
+    g = inputs(rng, (4, 7), dtype, 1.0)
+    dx = np.empty_like(g)
+    call(host, "log_softmax_grad", dtype, g, ref, dx, 4, 7)
+    np.testing.assert_allclose(dx, cellmath.log_softmax_backward(np, g, ref, -1), **TOL[dtype])
+
+
+def test_loader_inlines_the_shared_header():
+    text = kernels.source("lstm.cu")
+    assert '#include "cell_math.cuh"' not in text and "namespace ts" in text
+    assert "INSTANTIATE(float, f32)" in text
+    with pytest.raises(FileNotFoundError, match="nothing.cu"):
+        kernels.source("nothing.cu")
+
+
+def test_wheel_ships_kernels_and_installed_copy_finds_them(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w",
+                    str(tmp_path)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("tinygrad_seq-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for cu in SOURCES + [ROOT / "kernels" / "cell_math.cuh"]:
+        assert f"tinygrad_seq/_kernels/{cu.name}" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)  # an installed, non-editable copy
+    probe = ("import tinygrad_seq, tinygrad_seq.kernels as k; print(tinygrad_seq.__file__); "
+             "print(k.kernel_dir()); print('namespace ts' in k.source('lstm.cu'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+                         cwd=tmp_path).stdout.split("\n")
+    assert out[0].startswith(str(site)) and out[1].startswith(str(site)) and out[2] == "True"
