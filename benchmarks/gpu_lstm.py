@@ -37,11 +37,8 @@ def timed(fn, sync, repeats=10, warmup=3):
     return statistics.median(times) * 1e3
 
 
-def ours(fused):
-    model = ts.nn.LSTM(IN, H, fused=fused).to("cuda")
-    x = ts.randn(T, B, IN, device="cuda")
-    opt = ts.optim.SGD(model.parameters(), lr=0.01)
-
+def training_step(model, x, opt):
+    """forward, backward of mean(out**2), SGD: the same for both libraries."""
     def step():
         out, _ = model(x)
         loss = (out * out).mean()
@@ -49,6 +46,12 @@ def ours(fused):
         loss.backward()
         opt.step()
     return step
+
+
+def ours(fused):
+    model = ts.nn.LSTM(IN, H, fused=fused).to("cuda")
+    x = ts.randn(T, B, IN, device="cuda")
+    return training_step(model, x, ts.optim.SGD(model.parameters(), lr=0.01))
 
 
 def pointwise(cupy, impl):
@@ -78,15 +81,8 @@ def main():
         import torch
         if torch.cuda.is_available():
             model = torch.nn.LSTM(IN, H).cuda()
-            x = torch.randn(T, B, IN, device="cuda")
-            opt = torch.optim.SGD(model.parameters(), lr=0.01)
-
-            def step():
-                out, _ = model(x)
-                loss = (out * out).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+            step = training_step(model, torch.randn(T, B, IN, device="cuda"),
+                                 torch.optim.SGD(model.parameters(), lr=0.01))
             rows["pytorch nn.LSTM (cuDNN)"] = timed(step, torch.cuda.synchronize)
     except ImportError:
         pass

@@ -180,7 +180,7 @@ def test_layer_errors():
         nn.Linear(4, 2)(ts.randn(2, 3))
     with pytest.raises(ValueError, match="Linear: sizes must be positive"):
         nn.Linear(0, 2)
-    with pytest.raises(ValueError, match="padding_idx 7 is out of range"):
+    with pytest.raises(IndexError, match="Embedding: padding_idx 7 is out of range"):
         nn.Embedding(3, 2, padding_idx=7)
     with pytest.raises(ts.ShapeError, match=r"LayerNorm: expected input ending in \(4,\)"):
         nn.LayerNorm(4)(ts.randn(2, 3))

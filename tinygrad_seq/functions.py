@@ -123,6 +123,16 @@ def dropout(x, p=0.5, training=True):
     return x * Tensor._wrap(mask)
 
 
+def padding_index(padding_idx, n, who):
+    """``padding_idx`` checked against ``n`` rows and made non-negative (negative counts from
+    the end, as in PyTorch); None stays None."""
+    if padding_idx is None:
+        return None
+    if not -n <= padding_idx < n:
+        raise IndexError(f"{who}: padding_idx {padding_idx} is out of range for {n} embeddings")
+    return padding_idx % n
+
+
 def embedding(indices, weight, padding_idx=None):
     """Rows of ``weight`` picked by integer ``indices`` (a GetItem; its backward scatter-adds,
     so a token used twice gets both gradients). Rows at ``padding_idx`` get no gradient."""
@@ -134,11 +144,7 @@ def embedding(indices, weight, padding_idx=None):
         bad = int(idx.max()) if idx.max() >= n else int(idx.min())
         raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings "
                          f"(weight shape {tuple(weight.shape)})")
-    if padding_idx is not None:
-        if not -n <= padding_idx < n:
-            raise IndexError(f"embedding: padding_idx {padding_idx} is out of range for {n} "
-                             f"embeddings")
-        padding_idx %= n  # negative counts from the end, as in PyTorch
+    padding_idx = padding_index(padding_idx, n, "embedding")
     out = weight[idx]
     if padding_idx is not None and weight.requires_grad:
         keep = (idx != padding_idx)[..., None].astype(weight.dtype)

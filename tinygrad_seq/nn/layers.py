@@ -7,7 +7,7 @@ import math
 
 from .. import creation
 from ..autograd import ShapeError
-from ..functions import dropout, embedding
+from ..functions import dropout, embedding, padding_index
 from . import init
 from .module import Module, Parameter
 
@@ -53,11 +53,7 @@ class Embedding(Module):
         if num_embeddings <= 0 or embedding_dim <= 0:
             raise ValueError(f"Embedding: sizes must be positive, got {num_embeddings}, "
                              f"{embedding_dim}")
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
-                                 f"{num_embeddings} embeddings")
-            padding_idx %= num_embeddings
+        padding_idx = padding_index(padding_idx, num_embeddings, "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
         self.weight = Parameter(creation.empty(num_embeddings, embedding_dim, dtype=dtype))
