@@ -2,7 +2,7 @@
 dot-product attention and MultiheadAttention, forward then backward of ``out.sum()``.
 
 Results have the format of ``tinygrad_seq.bench.tiny_ops`` (side -> phase -> median seconds);
-``python -m tinygrad_seq.bench_attention`` prints them with ``bench.report``.
+``tinygrad-seq bench attention`` prints them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import numpy
 
 import tinygrad_seq as ts
-from tinygrad_seq.bench import _torch, alternate_blocks, report
+from tinygrad_seq.bench import _torch, alternate_blocks
 from tinygrad_seq.nn.attention import MultiheadAttention, scaled_dot_product_attention
 
 
@@ -68,19 +68,7 @@ def mha(batch=32, heads=4, steps=64, embed=256):
     return alternate_blocks(sides)
 
 
-BENCHMARKS = {
-    "sdpa": lambda: {"sdpa B=32 H=4 T=64 D=64": sdpa()},
-    "mha": lambda: {"mha B=32 T=64 E=256 heads=4": mha()},
-}
 
-
-def main(names=None):
-    results = {}
-    for name in names or list(BENCHMARKS):
-        results.update(BENCHMARKS[name]())
-    print(report(results))
-    return results
-
-
-if __name__ == "__main__":
-    main()
+def attention():
+    return {"sdpa fwd+bwd B=32 heads=4 T=64 D=64": sdpa(),
+            "mha fwd+bwd B=32 heads=4 T=64 E=256": mha()}
