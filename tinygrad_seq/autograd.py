@@ -42,6 +42,10 @@ class _Mode:
 _mode = _Mode()
 _new = object.__new__
 _FREED = object()  # marks a node whose saved arrays were released by a backward pass
+# needs_grad of two-input nodes: shared constant tuples, so recording a node allocates (and
+# gives the garbage collector) one object less
+_PAIRS = {False: {False: (False, False), True: (False, True)},
+          True: {False: (True, False), True: (True, True)}}
 
 
 def is_grad_enabled() -> bool:
@@ -159,23 +163,23 @@ class Function:
             if len(tensors) == 2:
                 a, b = tensors
                 out = fn.forward(a.data, b.data, **params)
-                needs = (a.requires_grad, b.requires_grad)
+                record = _mode.grad_enabled and (a.requires_grad or b.requires_grad)
+                needs = _PAIRS[a.requires_grad][b.requires_grad]
             else:
                 out = fn.forward(*[t.data for t in tensors], **params)
                 needs = tuple([t.requires_grad for t in tensors])
+                record = _mode.grad_enabled and True in needs
         except ShapeError:
             raise
         except (ValueError, IndexError, TypeError) as e:
             raise _op_error(cls, tensors, e) from None
-        if _mode.grad_enabled and True in needs:
+        if record:
             fn.parents = tensors
             fn.needs_grad = needs
             if _mode.tags is not None:
                 fn.tags = _mode.tags
-            record = True
         else:
             fn = None  # nothing will run backward: drop the node and what forward saved
-            record = False
         if type(out) is tuple:
             if record:
                 fn.n_out = len(out)

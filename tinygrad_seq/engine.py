@@ -89,8 +89,15 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 in_grads = (in_grads,)
             for p, need, g in zip(fn.parents, fn.needs_grad, in_grads):
                 if need and g is not None:
-                    sums.deliver(p, _fit(g, p))
-            _release_parents(fn, deps, ready)
+                    gd, pd = g.data, p.data
+                    if gd.shape != pd.shape or gd.dtype is not pd.dtype:
+                        g = _fit(g, p)
+                    sums.deliver(p, g)
+                c = p._ctx  # one consumer less for the parent's node
+                if c is not None:
+                    deps[c] -= 1
+                    if deps[c] == 0:
+                        ready.append(c)
             if not retain_graph and fn.saved is not None:
                 fn.saved = _FREED  # nodes that saved nothing can run again, as in PyTorch
         return _finish_leaves(sums, wanted, create_graph)

@@ -43,8 +43,11 @@ class Tensor(MathMethods, ShapeMethods):
     def _wrap(data, requires_grad=False, ctx=None, idx=0):
         """The fast constructor the engine uses: no checks, no copies."""
         t = _new(Tensor)
-        t.data, t.requires_grad, t.grad, t._ctx, t._idx, t._hooks = (
-            data, requires_grad, None, ctx, idx, None)
+        t.data = data
+        t.requires_grad = requires_grad
+        t.grad = t._hooks = None
+        t._ctx = ctx
+        t._idx = idx
         return t
 
     # ---- attributes ---------------------------------------------------------------------------

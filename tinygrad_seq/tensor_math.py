@@ -23,6 +23,8 @@ class MathMethods:
 
     # ---- arithmetic ---------------------------------------------------------------------------
     def __add__(self, other):
+        if other.__class__ is self.__class__ and other.data.dtype is self.data.dtype:
+            return ops.Add.apply(self, other)  # the common case, without the promotion checks
         return ops.Add.apply(*self._pair(other))
 
     def __radd__(self, other):
@@ -37,6 +39,8 @@ class MathMethods:
         return ops.Sub.apply(a, b)
 
     def __mul__(self, other):
+        if other.__class__ is self.__class__ and other.data.dtype is self.data.dtype:
+            return ops.Mul.apply(self, other)
         return ops.Mul.apply(*self._pair(other))
 
     def __rmul__(self, other):
