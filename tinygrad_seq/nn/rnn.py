@@ -116,9 +116,7 @@ class RNNBase(Module):
 
     def _run(self, x, layer, d, sfx, h, c, keep):
         """One direction of one layer over all steps: (T, B, H) outputs, final h and c."""
-        w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
-        b_ih = getattr(self, "bias_ih" + sfx, None)
-        b_hh = getattr(self, "bias_hh" + sfx, None)
+        w_ih, w_hh, b_ih, b_hh, _ = self._weights(sfx)
         weights = [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
         if self._sequence_op:
             with graph_tags(layer=layer, direction=d):
@@ -132,6 +130,12 @@ class RNNBase(Module):
                 return out, h, None
         return self._unrolled(x, layer, d, sfx, h, c, keep)
 
+    def _weights(self, sfx):
+        """W_ih, W_hh, b_ih, b_hh, peephole weights of one layer direction (None if absent)."""
+        return (getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx),
+                getattr(self, "bias_ih" + sfx, None), getattr(self, "bias_hh" + sfx, None),
+                getattr(self, "weight_peephole" + sfx, None))
+
     @property
     def _sequence_op(self):
         """Whole-sequence op unless asked to unroll, or the cell has no fused form."""
@@ -141,10 +145,7 @@ class RNNBase(Module):
     def _unrolled(self, x, layer, d, sfx, h, c, keep):
         """The per-step graph: every step's ops recorded and tagged (layer, direction, step)."""
         steps, batch = x.shape[0], x.shape[1]
-        w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
-        b_ih = getattr(self, "bias_ih" + sfx, None)
-        b_hh = getattr(self, "bias_hh" + sfx, None)
-        peephole = getattr(self, "weight_peephole" + sfx, None)
+        w_ih, w_hh, b_ih, b_hh, peephole = self._weights(sfx)
         with graph_tags(layer=layer, direction=d):
             xw = x.reshape(steps * batch, x.shape[2]) @ w_ih.T  # all input projections at once
             if b_ih is not None:
