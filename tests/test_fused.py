@@ -155,3 +155,18 @@ def test_only_final_state_used():
         c.sum().backward()
     for a, b in zip(m.parameters(), m2.parameters()):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11)
+
+
+@given(seed=seeds, steps=st.integers(1, 3), batch=st.integers(1, 2), size=st.integers(1, 2),
+       hidden=st.integers(1, 2), reverse=st.booleans(),
+       kind=st.sampled_from(["lstm", "gru", "rnn"]))
+def test_sequence_ops_gradcheck_over_shapes(seed, steps, batch, size, hidden, reverse, kind):
+    rng = np.random.default_rng(seed)
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind] * hidden
+    states = [leaf((batch, hidden), rng) for _ in range(2 if kind == "lstm" else 1)]
+    args = [leaf((steps, batch, size), rng), *states, leaf((gates, size), rng),
+            leaf((gates, hidden), rng), leaf((gates,), rng), leaf((gates,), rng)]
+    op = {"lstm": ops.LSTMSequence, "gru": ops.GRUSequence, "rnn": ops.RNNSequence}[kind]
+    lengths = rng.integers(1, steps + 1, batch)
+    keep = np.arange(steps)[:, None, None] < lengths[None, :, None]
+    assert ts.gradcheck(lambda *a: op.apply(*a, reverse=reverse, keep=keep), args)

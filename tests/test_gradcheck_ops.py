@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_seq as ts
+from tinygrad_seq import ops
 
 BINARY = {
     "add": (lambda a, b: a + b, {}),
@@ -189,3 +190,12 @@ def test_embedding_repeated_indices(seed, rows, dim, idx):
 def test_second_derivatives(expr, seed):
     x = leaf((2, 3), seed, away_from_zero=True)
     assert ts.gradcheck(lambda t: ts.grad(expr(t), t, create_graph=True)[0], [x])
+
+
+@given(shape=nonscalar_shapes, seed=seeds, data=st.data())
+def test_scatter_add(shape, seed, data):
+    """GetItem's backward, with repeated indices, as an op of its own (its backward is GetItem)."""
+    n = shape[0]
+    index = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5)))
+    g = leaf((len(index),) + shape[1:], seed)
+    assert ts.gradcheck(lambda t: ops.ScatterAdd.apply(t, shape=shape, index=index), [g])
