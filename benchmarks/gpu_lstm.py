@@ -59,14 +59,15 @@ def pointwise(cupy, impl):
     rng = np.random.default_rng(0)
     gates = cupy.asarray(rng.standard_normal((B, 4 * H)).astype(np.float32))
     c = cupy.asarray(rng.standard_normal((B, H)).astype(np.float32))
-    bufs = [cupy.empty((B, 4 * H), np.float32) for _ in range(2)] + \
-        [cupy.empty((B, H), np.float32) for _ in range(3)]
+    bufs = [cupy.empty((B, 4 * H), np.float32)] + [cupy.empty((B, H), np.float32)
+                                                    for _ in range(3)]
     grads = [cupy.empty((B, 4 * H), np.float32), cupy.empty((B, H), np.float32)]
 
     def run():
         for _ in range(T):
             impl.lstm_cell_forward(cupy, gates, c, *bufs)
-            impl.lstm_cell_backward(cupy, bufs[0], bufs[1], c, bufs[3], bufs[4], c, *grads)
+            act, _, tc, h = bufs
+            impl.lstm_cell_backward(cupy, act, c, tc, h, c, *grads)
     return run
 
 

@@ -23,14 +23,14 @@ TS_HD float log_(float x) { return logf(x); }
 TS_HD double log_(double x) { return log(x); }
 
 // LSTM forward for one (batch, unit) element. a[k] is gate k's pre-activation.
-// Writes t[k] = tanh(s_k a[k]) (s = 1/2 for the sigmoid gates, 1 for g), the activations
-// act[k], the new cell c, tanh(c) and h, exactly the arrays the reference saves.
+// Writes the activations act[k] (sigmoid for i, f, o; tanh for g), the new cell c, tanh(c)
+// and h: the arrays the reference keeps (the backward needs only act, c_prev and tanh(c)).
 template <typename T>
-TS_HD void lstm_forward(const T a[4], T c_prev, T t[4], T act[4], T* c, T* tc, T* h) {
+TS_HD void lstm_forward(const T a[4], T c_prev, T act[4], T* c, T* tc, T* h) {
   for (int k = 0; k < 4; ++k) {
     const T s = k == 2 ? T(1) : T(0.5);
-    t[k] = tanh_(s * a[k]);
-    act[k] = k == 2 ? t[k] : T(0.5) * t[k] + T(0.5);
+    const T t = tanh_(s * a[k]);
+    act[k] = k == 2 ? t : T(0.5) * t + T(0.5);
   }
   *c = act[1] * c_prev + act[0] * act[2];
   *tc = tanh_(*c);
@@ -38,15 +38,16 @@ TS_HD void lstm_forward(const T a[4], T c_prev, T t[4], T act[4], T* c, T* tc, T
 }
 
 // LSTM backward for one element: from dh and dc (the gradients of h' and c'), the gradients
-// of the four pre-activations and of the previous cell state.
+// of the four pre-activations and of the previous cell state. The activations' derivatives
+// come from the activations: sigmoid' = s (1 - s), tanh' = 1 - g^2.
 template <typename T>
-TS_HD void lstm_backward(const T t[4], const T act[4], T c_prev, T tc, T dh, T dc,
-                         T d_gates[4], T* d_c_prev) {
+TS_HD void lstm_backward(const T act[4], T c_prev, T tc, T dh, T dc, T d_gates[4],
+                         T* d_c_prev) {
   const T dc_total = dc + dh * act[3] * (T(1) - tc * tc);
   const T d_act[4] = {dc_total * act[2], dc_total * c_prev, dc_total * act[0], dh * tc};
   for (int k = 0; k < 4; ++k) {
-    const T factor = k == 2 ? T(1) : T(0.25);  // d act / d a = factor (1 - t^2)
-    d_gates[k] = d_act[k] * factor * (T(1) - t[k] * t[k]);
+    const T slope = k == 2 ? T(1) - act[k] * act[k] : act[k] * (T(1) - act[k]);
+    d_gates[k] = d_act[k] * slope;
   }
   *d_c_prev = dc_total * act[1];
 }

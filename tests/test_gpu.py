@@ -26,7 +26,7 @@ def test_lstm_kernels_match_reference(cuda, scale):
     batch, hidden = 17, 33
     gates, gates_d = _pair(cuda, rng, (batch, 4 * hidden), scale)
     c, c_d = _pair(cuda, rng, (batch, hidden))
-    ref = [np.empty((batch, 4 * hidden), np.float32) for _ in range(2)] + \
+    ref = [np.empty((batch, 4 * hidden), np.float32)] + \
         [np.empty((batch, hidden), np.float32) for _ in range(3)]
     got = [cuda.empty(a.shape, np.float32) for a in ref]
     cellmath.lstm_cell_forward(np, gates, c, *ref)
@@ -36,9 +36,9 @@ def test_lstm_kernels_match_reference(cuda, scale):
     dh, dh_d = _pair(cuda, rng, (batch, hidden))
     ref_b = [np.empty((batch, 4 * hidden), np.float32), np.empty((batch, hidden), np.float32)]
     got_b = [cuda.empty(a.shape, np.float32) for a in ref_b]
-    t, act, _, tc, _ = ref
-    cellmath.lstm_cell_backward(np, t, act, c, tc, dh, None, *ref_b)
-    kernels.CudaCells.lstm_cell_backward(cuda, *[cuda.asarray(a) for a in (t, act, c, tc)],
+    act, _, tc, _ = ref
+    cellmath.lstm_cell_backward(np, act, c, tc, dh, None, *ref_b)
+    kernels.CudaCells.lstm_cell_backward(cuda, *[cuda.asarray(a) for a in (act, c, tc)],
                                          dh_d, None, *got_b)
     for a, b in zip(got_b, ref_b):
         np.testing.assert_allclose(a.get(), b, **F32)

@@ -63,20 +63,20 @@ def test_lstm_matches_reference(host, dtype, scale):
     batch, hidden = 3, 5
     gates = inputs(rng, (batch, 4 * hidden), dtype, scale)
     c = inputs(rng, (batch, hidden), dtype, 1)
-    ref = [np.empty((batch, 4 * hidden), dtype), np.empty((batch, 4 * hidden), dtype)] + \
-        [np.empty((batch, hidden), dtype) for _ in range(3)]
+    ref = [np.empty((batch, 4 * hidden), dtype)] + [np.empty((batch, hidden), dtype)
+                                                     for _ in range(3)]
     got = [np.empty_like(a) for a in ref]
     cellmath.lstm_cell_forward(np, gates, c, *ref)
     call(host, "lstm_forward", dtype, gates, c, *got, batch, hidden)
     for a, b in zip(got, ref):
         assert np.isfinite(a).all()
         np.testing.assert_allclose(a, b, **TOL[dtype])
-    t, act, _, tc, _ = ref
+    act, _, tc, _ = ref
     dh, dc = inputs(rng, (batch, hidden), dtype, 1), inputs(rng, (batch, hidden), dtype, 1)
     ref_b = [np.empty((batch, 4 * hidden), dtype), np.empty((batch, hidden), dtype)]
     got_b = [np.empty_like(a) for a in ref_b]
-    cellmath.lstm_cell_backward(np, t, act, c, tc, dh, dc, *ref_b)
-    call(host, "lstm_backward", dtype, t, act, c, tc, dh, dc, *got_b, batch, hidden)
+    cellmath.lstm_cell_backward(np, act, c, tc, dh, dc, *ref_b)
+    call(host, "lstm_backward", dtype, act, c, tc, dh, dc, *got_b, batch, hidden)
     for a, b in zip(got_b, ref_b):
         np.testing.assert_allclose(a, b, **TOL[dtype])
 
@@ -147,3 +147,16 @@ def test_wheel_ships_kernels_and_installed_copy_finds_them(tmp_path):
                          check=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
                          cwd=tmp_path).stdout.split("\n")
     assert out[0].startswith(str(site)) and out[1].startswith(str(site)) and out[2] == "True"
+
+
+def test_lstm_forward_in_place_over_the_gates():
+    """The sequence op writes the activations over its projections: same result."""
+    rng = np.random.default_rng(4)
+    gates, c = rng.standard_normal((3, 8)), rng.standard_normal((3, 2))
+    outs = [np.empty((3, 8))] + [np.empty((3, 2)) for _ in range(3)]
+    cellmath.lstm_cell_forward(np, gates, c, *outs)
+    in_place = gates.copy()
+    rest = [np.empty((3, 2)) for _ in range(3)]
+    cellmath.lstm_cell_forward(np, in_place, c, in_place, *rest)
+    for a, b in zip([in_place, *rest], outs):
+        np.testing.assert_array_equal(a, b)

@@ -81,15 +81,15 @@ class CudaCells:
     """The functions of ops/cellmath.py, run by this project's CUDA kernels."""
 
     @staticmethod
-    def lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h):
-        _run(xp, "lstm.cu", "lstm_forward", [gates, c], [t, act, c_new, tc, h], *c.shape)
+    def lstm_cell_forward(xp, gates, c, act, c_new, tc, h):
+        _run(xp, "lstm.cu", "lstm_forward", [gates, c], [act, c_new, tc, h], *c.shape)
 
     @staticmethod
-    def lstm_cell_backward(xp, t, act, c, tc, dh, dc, d_gates, d_c):
+    def lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c):
         # an output that got no gradient: zeros (the kernel also accepts null pointers)
         dh = xp.zeros_like(c) if dh is None else dh
         dc = xp.zeros_like(c) if dc is None else dc
-        _run(xp, "lstm.cu", "lstm_backward", [t, act, c, tc, dh, dc], [d_gates, d_c], *c.shape)
+        _run(xp, "lstm.cu", "lstm_backward", [act, c, tc, dh, dc], [d_gates, d_c], *c.shape)
 
     @staticmethod
     def gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new):

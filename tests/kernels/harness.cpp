@@ -4,31 +4,25 @@
 #include "cell_math.cuh"
 
 template <typename T>
-void lstm_fwd(const T* gates, const T* c, T* t, T* act, T* c_new, T* tc, T* h, int B, int H) {
+void lstm_fwd(const T* gates, const T* c, T* act, T* c_new, T* tc, T* h, int B, int H) {
   for (int b = 0; b < B; ++b)
     for (int j = 0; j < H; ++j) {
-      T a[4], tt[4], aa[4];
+      T a[4], aa[4];
       for (int k = 0; k < 4; ++k) a[k] = gates[b * 4 * H + k * H + j];
-      ts::lstm_forward(a, c[b * H + j], tt, aa, &c_new[b * H + j], &tc[b * H + j], &h[b * H + j]);
-      for (int k = 0; k < 4; ++k) {
-        t[b * 4 * H + k * H + j] = tt[k];
-        act[b * 4 * H + k * H + j] = aa[k];
-      }
+      ts::lstm_forward(a, c[b * H + j], aa, &c_new[b * H + j], &tc[b * H + j], &h[b * H + j]);
+      for (int k = 0; k < 4; ++k) act[b * 4 * H + k * H + j] = aa[k];
     }
 }
 
 template <typename T>
-void lstm_bwd(const T* t, const T* act, const T* c, const T* tc, const T* dh, const T* dc,
-              T* d_gates, T* d_c, int B, int H) {
+void lstm_bwd(const T* act, const T* c, const T* tc, const T* dh, const T* dc, T* d_gates,
+              T* d_c, int B, int H) {
   for (int b = 0; b < B; ++b)
     for (int j = 0; j < H; ++j) {
-      T tt[4], aa[4], dg[4];
-      for (int k = 0; k < 4; ++k) {
-        tt[k] = t[b * 4 * H + k * H + j];
-        aa[k] = act[b * 4 * H + k * H + j];
-      }
+      T aa[4], dg[4];
+      for (int k = 0; k < 4; ++k) aa[k] = act[b * 4 * H + k * H + j];
       const int i = b * H + j;
-      ts::lstm_backward(tt, aa, c[i], tc[i], dh[i], dc[i], dg, &d_c[i]);
+      ts::lstm_backward(aa, c[i], tc[i], dh[i], dc[i], dg, &d_c[i]);
       for (int k = 0; k < 4; ++k) d_gates[b * 4 * H + k * H + j] = dg[k];
     }
 }
@@ -81,11 +75,11 @@ void log_softmax_grad_rows(const T* g, const T* out, T* dx, int rows, int cols) 
 }
 
 #define EXPORT(T, S)                                                                          \
-  extern "C" void lstm_forward_##S(const T* a, const T* c, T* t, T* act, T* cn, T* tc, T* h,  \
-                                   int B, int H) { lstm_fwd<T>(a, c, t, act, cn, tc, h, B, H); } \
-  extern "C" void lstm_backward_##S(const T* t, const T* act, const T* c, const T* tc,        \
-                                    const T* dh, const T* dc, T* dg, T* dcp, int B, int H) {  \
-    lstm_bwd<T>(t, act, c, tc, dh, dc, dg, dcp, B, H);                                        \
+  extern "C" void lstm_forward_##S(const T* a, const T* c, T* act, T* cn, T* tc, T* h, int B, \
+                                   int H) { lstm_fwd<T>(a, c, act, cn, tc, h, B, H); }        \
+  extern "C" void lstm_backward_##S(const T* act, const T* c, const T* tc, const T* dh,       \
+                                    const T* dc, T* dg, T* dcp, int B, int H) {               \
+    lstm_bwd<T>(act, c, tc, dh, dc, dg, dcp, B, H);                                           \
   }                                                                                           \
   extern "C" void gru_forward_##S(const T* gi, const T* gh, const T* h, T* rz, T* n, T* hn,   \
                                   int B, int H) { gru_fwd<T>(gi, gh, h, rz, n, hn, B, H); }   \

@@ -5,7 +5,9 @@ write straight into its buffers. These are the reference implementations: compil
 
 Shapes: B batch, H hidden. Gate blocks follow PyTorch: LSTM (i, f, g, o), GRU (r, z, n).
 Sigmoid is 0.5 * tanh(x / 2) + 0.5: it never overflows, and for the LSTM one tanh over all
-four blocks (scaled by 1/2, 1/2, 1, 1/2) serves the three sigmoids and the tanh at once.
+four blocks (scaled by 1/2, 1/2, 1, 1/2) serves the three sigmoids and the tanh at once. The
+backward passes rebuild the activations' derivatives from the activations, so a forward saves
+nothing it need not.
 """
 
 from __future__ import annotations
@@ -14,26 +16,27 @@ _consts = {}
 
 
 def _lstm_consts(xp, n, dtype):
-    """Per-block scale s = (1/2, 1/2, 1, 1/2), shift (1/2, 1/2, 0, 1/2) and derivative factor
-    k = s^2 = (1/4, 1/4, 1, 1/4): act = s * tanh(s * a) + shift, so d act/d a = k (1 - t^2)."""
+    """Per-block scale s = (1/2, 1/2, 1, 1/2) and shift (1/2, 1/2, 0, 1/2): each gate's
+    activation is s * tanh(s * a) + shift (sigmoid for i, f, o; tanh for g)."""
     key = (xp.__name__, n, str(dtype))
     if key not in _consts:
         scale = xp.full(4 * n, 0.5, dtype=dtype)
         scale[2 * n:3 * n] = 1
         shift = xp.full(4 * n, 0.5, dtype=dtype)
         shift[2 * n:3 * n] = 0
-        _consts[key] = (scale, shift, scale * scale)
+        _consts[key] = (scale, shift)
     return _consts[key]
 
 
-def lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h):
+def lstm_cell_forward(xp, gates, c, act, c_new, tc, h):
     """c' = f * c + i * g,  h' = o * tanh(c').  In: gates (B, 4H), c (B, H). Out (written):
-    t = tanh(s * gates), act (the gate activations), c_new, tc = tanh(c'), h."""
+    act, the gate activations (B, 4H; it may be ``gates`` itself, overwritten in place), c_new,
+    tc = tanh(c') and h. The backward needs only act, c and tc."""
     n = c.shape[-1]
-    scale, shift, _ = _lstm_consts(xp, n, gates.dtype)
-    xp.multiply(gates, scale, out=t)
-    xp.tanh(t, out=t)
-    xp.multiply(t, scale, out=act)
+    scale, shift = _lstm_consts(xp, n, gates.dtype)
+    xp.multiply(gates, scale, out=act)
+    xp.tanh(act, out=act)
+    act *= scale
     act += shift
     i, f, g, o = act[:, :n], act[:, n:2 * n], act[:, 2 * n:3 * n], act[:, 3 * n:]
     xp.multiply(f, c, out=c_new)
@@ -42,11 +45,11 @@ def lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h):
     xp.multiply(o, tc, out=h)
 
 
-def lstm_cell_backward(xp, t, act, c, tc, dh, dc, d_gates, d_c):
+def lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c):
     """From dh (B, H) and dc (B, H) (the gradients of h' and c'; None for zero) write the
-    gradient of the gates into d_gates (B, 4H) and of the previous cell state into d_c."""
+    gradient of the gates into d_gates (B, 4H) and of the previous cell state into d_c. The
+    activations' derivatives come from the activations: s' = s (1 - s), tanh' = 1 - g^2."""
     n = c.shape[-1]
-    _, _, k = _lstm_consts(xp, n, act.dtype)
     i, f, g, o = act[:, :n], act[:, n:2 * n], act[:, 2 * n:3 * n], act[:, 3 * n:]
     if dc is None:
         d_c[...] = 0
@@ -60,7 +63,9 @@ def lstm_cell_backward(xp, t, act, c, tc, dh, dc, d_gates, d_c):
     xp.multiply(d_c, g, out=d_gates[:, :n])  # input gate
     xp.multiply(d_c, c, out=d_gates[:, n:2 * n])  # forget gate
     xp.multiply(d_c, i, out=d_gates[:, 2 * n:3 * n])  # candidate
-    d_gates *= k * (1 - t * t)
+    slope = act * (1 - act)  # the sigmoid gates' derivative...
+    slope[:, 2 * n:3 * n] = 1 - g * g  # ...and the candidate's tanh'
+    d_gates *= slope
     d_c *= f
 
 

@@ -20,18 +20,18 @@ class LSTMCell(Function):
 
     def forward(self, gates, c):
         xp = self.xp
-        t, act = xp.empty_like(gates), xp.empty_like(gates)
+        act = xp.empty_like(gates)
         c_new, tc, h = xp.empty_like(c), xp.empty_like(c), xp.empty_like(c)
-        kernels.implementation(xp).lstm_cell_forward(xp, gates, c, t, act, c_new, tc, h)
-        self.saved = (t, act, c, tc)
+        kernels.implementation(xp).lstm_cell_forward(xp, gates, c, act, c_new, tc, h)
+        self.saved = (act, c, tc)
         return h, c_new
 
     def backward(self, dh, dc):
         xp = self.xp
-        t, act, c, tc = self.saved
+        act, c, tc = self.saved
         d_gates, d_c = xp.empty_like(act), xp.empty_like(c)
         kernels.implementation(xp).lstm_cell_backward(
-            xp, t, act, c, tc, None if dh is None else dh.data, None if dc is None else dc.data,
+            xp, act, c, tc, None if dh is None else dh.data, None if dc is None else dc.data,
             d_gates, d_c)
         wrap = (dh if dh is not None else dc)._wrap
         return wrap(d_gates), wrap(d_c)

@@ -88,9 +88,8 @@ class LSTMSequence(_Sequence):
         cells = kernels.implementation(xp)
         self.reverse, self.keep, self.has_bias = reverse, keep, b_ih is not None
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
-        # the projections become the gate pre-activations, then t = tanh(s * gates) in place
+        # the projections become the gate pre-activations, then, in place, their activations
         gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
-        act = xp.empty_like(gates)
         c_new, tc, h_new = (xp.empty((steps, batch, hidden), dtype=x.dtype) for _ in range(3))
         hs, cs = (h_new, c_new) if keep is None else (xp.empty_like(h_new), xp.empty_like(c_new))
         tmp, w_hh_t = xp.empty((batch, 4 * hidden), dtype=x.dtype), _c_order(w_hh.T, steps)
@@ -98,16 +97,16 @@ class LSTMSequence(_Sequence):
         for t in _steps(steps, reverse):
             xp.matmul(h, w_hh_t, out=tmp)
             gates[t] += tmp
-            cells.lstm_cell_forward(xp, gates[t], c, gates[t], act[t], c_new[t], tc[t], h_new[t])
+            cells.lstm_cell_forward(xp, gates[t], c, gates[t], c_new[t], tc[t], h_new[t])
             h, c = self.carry(t, h_new[t], h, hs), self.carry(t, c_new[t], c, cs)
-        self.saved = (x, h0, c0, w_ih, w_hh, gates, act, tc, hs, cs)
+        self.saved = (x, h0, c0, w_ih, w_hh, gates, tc, hs, cs)
         out = h_new if keep is None else h_new * keep
         return out, h.copy(), c.copy()
 
     def backward(self, d_out, d_hn, d_cn):
         xp = self.xp
         cells = kernels.implementation(xp)
-        x, h0, c0, w_ih, w_hh, tanh_gates, act, tc, hs, cs = self.saved
+        x, h0, c0, w_ih, w_hh, act, tc, hs, cs = self.saved
         ref = next(g for g in (d_out, d_hn, d_cn) if g is not None)
         d_out = None if d_out is None else d_out.data
         c_prev = self.previous(cs, c0)
@@ -115,9 +114,8 @@ class LSTMSequence(_Sequence):
         dc = xp.zeros_like(c0) if d_cn is None else d_cn.data.copy()
         d_gates, dc_cell = xp.empty_like(act), xp.empty_like(c0)
         for t in _steps(x.shape[0], not self.reverse):
-            cells.lstm_cell_backward(xp, tanh_gates[t], act[t], c_prev[t], tc[t],
-                               self.into_cell(t, dh, d_out), self.into_cell(t, dc, None),
-                               d_gates[t], dc_cell)
+            cells.lstm_cell_backward(xp, act[t], c_prev[t], tc[t], self.into_cell(t, dh, d_out),
+                                     self.into_cell(t, dc, None), d_gates[t], dc_cell)
             skip_h, skip_c = self.past_cell(t, dh), self.past_cell(t, dc)
             dh = d_gates[t] @ w_hh
             dc = dc_cell.copy()
