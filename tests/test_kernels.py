@@ -160,3 +160,15 @@ def test_lstm_forward_in_place_over_the_gates():
     cellmath.lstm_cell_forward(np, in_place, c, in_place, *rest)
     for a, b in zip([in_place, *rest], outs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_gru_forward_in_place_over_the_projections():
+    rng = np.random.default_rng(5)
+    gi, gh = rng.standard_normal((3, 6)), rng.standard_normal((3, 6))
+    h = rng.standard_normal((3, 2))
+    outs = [np.empty((3, 4)), np.empty((3, 2)), np.empty((3, 2))]
+    cellmath.gru_cell_forward(np, gi, gh, h, *outs)
+    in_place, h_new = gi.copy(), np.empty((3, 2))
+    cellmath.gru_cell_forward(np, in_place, gh, h, in_place[:, :4], in_place[:, 4:], h_new)
+    for a, b in zip([in_place[:, :4], in_place[:, 4:], h_new], outs):
+        np.testing.assert_array_equal(a, b)

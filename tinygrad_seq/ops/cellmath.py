@@ -72,7 +72,8 @@ def lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c):
 def gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new):
     """PyTorch's GRU: r, z = sigmoid(gi + gh) on the first two blocks,
     n = tanh(gi_n + r * gh_n), h' = n + z * (h - n).  gi, gh (B, 3H), h (B, H).
-    Out: rz (B, 2H), n_out (B, H), h_new (B, H)."""
+    Out: rz (B, 2H), n_out (B, H), h_new (B, H); rz and n_out may be gi's own blocks (the
+    sequence op overwrites its projections in place), so gi is read before it is written."""
     m = h.shape[-1]
     xp.add(gi[:, :2 * m], gh[:, :2 * m], out=rz)
     rz *= 0.5
@@ -80,8 +81,7 @@ def gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new):
     rz *= 0.5
     rz += 0.5
     r, z = rz[:, :m], rz[:, m:]
-    xp.multiply(r, gh[:, 2 * m:], out=n_out)
-    n_out += gi[:, 2 * m:]
+    xp.add(gi[:, 2 * m:], r * gh[:, 2 * m:], out=n_out)
     xp.tanh(n_out, out=n_out)
     xp.subtract(h, n_out, out=h_new)
     h_new *= z

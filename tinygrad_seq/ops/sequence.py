@@ -140,9 +140,9 @@ class GRUSequence(_Sequence):
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         gi = _project(x, w_ih, b_ih)
         gh = xp.empty_like(gi)
-        rz = xp.empty((steps, batch, 2 * hidden), dtype=x.dtype)
-        n, h_new = xp.empty((steps, batch, hidden), dtype=x.dtype), xp.empty(
-            (steps, batch, hidden), dtype=x.dtype)
+        # the gates r, z and the candidate n are written over the projections, in place
+        rz, n = gi[:, :, :2 * hidden], gi[:, :, 2 * hidden:]
+        h_new = xp.empty((steps, batch, hidden), dtype=x.dtype)
         hs = h_new if keep is None else xp.empty_like(h_new)
         w_hh_t = _c_order(w_hh.T, steps)
         h = h0
