@@ -61,32 +61,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         while ready:
             fn = ready.pop()
             grads = sums.take(fn)
-            if grads is None:  # every consumer sent None: nothing flows through this node
-                _release_parents(fn, deps, ready)
-                continue
-            if fn.out_hooks:
-                grads = run_hooks(fn.out_hooks, grads)
-            if fn.retained:
-                store_retained(fn.retained, grads)
-            if _mode.record_norms:
-                fn.grad_norms = [None if g is None else float((g.data * g.data).sum()) ** 0.5
-                                 for g in grads]
-            if wanted is not None:
-                for i, g in enumerate(grads):
-                    if (fn, i) in wanted:
-                        wanted[(fn, i)] = g
-            if fn.saved is _FREED:
-                raise RuntimeError(
-                    f"backward: trying to backward through the graph a second time; the first "
-                    f"backward freed what '{fn.name}' saved. Pass retain_graph=True to the first "
-                    f"backward() if you need to run it again.")
-            if create_graph and not fn.double_backward:
-                raise RuntimeError(
-                    f"backward: '{fn.name}' is a fused op whose backward cannot itself be "
-                    f"differentiated (create_graph=True); build the model with fused=False")
-            in_grads = fn.backward(*grads) if fn.n_out > 1 else fn.backward(grads[0])
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
+            if grads is None:  # every consumer sent None: nothing flows, but parents still wait
+                in_grads = (None,) * len(fn.parents)
+            else:
+                if fn.out_hooks:
+                    grads = run_hooks(fn.out_hooks, grads)
+                if fn.retained:
+                    store_retained(fn.retained, grads)
+                if _mode.record_norms:
+                    fn.grad_norms = [None if g is None else float((g.data * g.data).sum()) ** 0.5
+                                     for g in grads]
+                if wanted is not None:
+                    for i, g in enumerate(grads):
+                        if (fn, i) in wanted:
+                            wanted[(fn, i)] = g
+                _check_runnable(fn, create_graph)
+                in_grads = fn.backward(*grads) if fn.n_out > 1 else fn.backward(grads[0])
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
             for p, need, g in zip(fn.parents, fn.needs_grad, in_grads):
                 if need and g is not None:
                     gd, pd = g.data, p.data
@@ -103,14 +95,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         return _finish_leaves(sums, wanted, create_graph)
 
 
-def _release_parents(fn, deps, ready):
-    """``fn`` is done: each parent node has one consumer less to wait for."""
-    for p in fn.parents:
-        c = p._ctx
-        if c is not None:
-            deps[c] -= 1
-            if deps[c] == 0:
-                ready.append(c)
+def _check_runnable(fn, create_graph):
+    if fn.saved is _FREED:
+        raise RuntimeError(
+            f"backward: trying to backward through the graph a second time; the first backward "
+            f"freed what '{fn.name}' saved. Pass retain_graph=True to the first backward() if "
+            f"you need to run it again.")
+    if create_graph and not fn.double_backward:
+        raise RuntimeError(
+            f"backward: '{fn.name}' is a fused op whose backward cannot itself be "
+            f"differentiated (create_graph=True); build the model with fused=False")
 
 
 class _GradSums:
