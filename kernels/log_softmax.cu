@@ -11,8 +11,8 @@ __device__ T block_reduce(T value, T* shared, bool take_max) {
   for (int stride = kThreads / 2; stride > 0; stride /= 2) {
     if (threadIdx.x < stride) {
       const T other = shared[threadIdx.x + stride];
-      shared[threadIdx.x] = take_max ? max(shared[threadIdx.x], other)
-                                     : shared[threadIdx.x] + other;
+      const T mine = shared[threadIdx.x];
+      shared[threadIdx.x] = take_max ? (other > mine ? other : mine) : mine + other;
     }
     __syncthreads();
   }
@@ -26,13 +26,16 @@ __device__ void log_softmax_forward_kernel(const T* x, T* out, int cols) {
   __shared__ T shared[kThreads];
   const T* row = x + static_cast<long long>(blockIdx.x) * cols;
   T* dst = out + static_cast<long long>(blockIdx.x) * cols;
-  T m = -INFINITY;
-  for (int j = threadIdx.x; j < cols; j += kThreads) m = max(m, row[j]);
+  // start from the row's first element, not -INFINITY: NVRTC compiles these kernels at run time
+  // without the host headers that define that macro
+  T m = row[0];
+  for (int j = threadIdx.x; j < cols; j += kThreads) m = row[j] > m ? row[j] : m;
   m = block_reduce(m, shared, true);
   T s = 0;
   for (int j = threadIdx.x; j < cols; j += kThreads) s += ts::exp_(row[j] - m);
   const T log_sum = ts::log_(block_reduce(s, shared, false));
-  for (int j = threadIdx.x; j < cols; j += kThreads) dst[j] = ts::log_softmax_value(row[j], m, log_sum);
+  for (int j = threadIdx.x; j < cols; j += kThreads)
+    dst[j] = ts::log_softmax_value(row[j], m, log_sum);
 }
 
 template <typename T>

@@ -32,6 +32,18 @@ def test_kernel_compiles_to_ptx(cu, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (the CUDA toolkit) is not here")
+@pytest.mark.parametrize("cu", SOURCES, ids=lambda p: p.name)
+def test_loader_source_compiles_as_one_file(cu, tmp_path):
+    """What NVRTC receives at run time: the source with its header inlined, no include path."""
+    single = tmp_path / cu.name
+    single.write_text(kernels.source(cu.name))
+    result = subprocess.run(["nvcc", "--ptx", "-std=c++17", str(single), "-o",
+                             str(tmp_path / "out.ptx")], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     """kernels/cell_math.cuh compiled for the host into a shared library."""
