@@ -184,7 +184,7 @@ class Function:
             if record:
                 fn.n_out = len(out)
             return tuple([Tensor._wrap(o, record, fn, i) for i, o in enumerate(out)])
-        if out.__class__ is not numpy.ndarray and xp is numpy:
+        if out.__class__ is not numpy.ndarray and isinstance(out, numpy.generic):
             out = numpy.asarray(out)  # numpy returns scalars from 0-d maths; keep arrays
         return Tensor._wrap(out, record, fn, 0)
 
