@@ -65,14 +65,21 @@ class _Sequence(Function):
             return xp.concatenate([states[1:], first[None]], axis=0)
         return xp.concatenate([first[None], states[:-1]], axis=0)
 
-    def weight_grads(self, d_pre, x, h_prev, w_ih):
-        """dx, dW_ih, dW_hh from the pre-activation gradients of all steps: three GEMMs."""
+    def input_and_weight_grads(self, d_in, x, h_prev, w_ih, d_hidden=None):
+        """The gradients of x and of the weights, from those of the input-side pre-activations
+        of all steps (``d_in``) and of the hidden side (``d_hidden``; the same array except for
+        the GRU): dx, dW_ih, dW_hh as three GEMMs over all steps, then (db_ih, db_hh) when the
+        layer has biases."""
         steps, batch, size = x.shape
-        g = d_pre.reshape(steps * batch, -1)
-        dx = (g @ w_ih).reshape(x.shape) if self.needs_grad[0] else None
-        d_w_ih = g.T @ x.reshape(steps * batch, size)
-        d_w_hh = g.T @ h_prev.reshape(steps * batch, -1)
-        return dx, d_w_ih, d_w_hh, g.sum(axis=0)
+        g_in = d_in.reshape(steps * batch, -1)
+        g_hid = g_in if d_hidden is None else d_hidden.reshape(steps * batch, -1)
+        dx = (g_in @ w_ih).reshape(x.shape) if self.needs_grad[0] else None
+        d_w_ih = g_in.T @ x.reshape(steps * batch, size)
+        d_w_hh = g_hid.T @ h_prev.reshape(steps * batch, -1)
+        if not self.has_bias:
+            return dx, d_w_ih, d_w_hh, ()
+        db_ih = g_in.sum(axis=0)
+        return dx, d_w_ih, d_w_hh, (db_ih, db_ih if d_hidden is None else g_hid.sum(axis=0))
 
     def wrap_all(self, ref, grads):
         return tuple(None if a is None else ref._wrap(a) for a in grads)
@@ -122,8 +129,9 @@ class LSTMSequence(_Sequence):
             if skip_h is not None:
                 dh += skip_h
                 dc += skip_c
-        dx, d_w_ih, d_w_hh, db = self.weight_grads(d_gates, x, self.previous(hs, h0), w_ih)
-        grads = (dx, dh, dc, d_w_ih, d_w_hh) + ((db, db) if self.has_bias else ())
+        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_gates, x,
+                                                                 self.previous(hs, h0), w_ih)
+        grads = (dx, dh, dc, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
 
 
@@ -173,10 +181,8 @@ class GRUSequence(_Sequence):
             dh += dh_cell
             if skip is not None:
                 dh += skip
-        dx, d_w_ih, _, db_ih = self.weight_grads(d_gi, x, h_prev, w_ih)
-        g = d_gh.reshape(-1, 3 * hidden)
-        d_w_hh = g.T @ h_prev.reshape(-1, hidden)
-        grads = (dx, dh, d_w_ih, d_w_hh) + ((db_ih, g.sum(axis=0)) if self.has_bias else ())
+        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_gi, x, h_prev, w_ih, d_gh)
+        grads = (dx, dh, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
 
 
@@ -219,6 +225,7 @@ class RNNSequence(_Sequence):
             dh = d_pre[t] @ w_hh
             if skip is not None:
                 dh += skip
-        dx, d_w_ih, d_w_hh, db = self.weight_grads(d_pre, x, self.previous(hs, h0), w_ih)
-        grads = (dx, dh, d_w_ih, d_w_hh) + ((db, db) if self.has_bias else ())
+        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_pre, x,
+                                                                 self.previous(hs, h0), w_ih)
+        grads = (dx, dh, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
