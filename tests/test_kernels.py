@@ -62,6 +62,19 @@ def call(lib, name, dtype, *arrays_and_ints):
     getattr(lib, f"{name}_{'f32' if dtype == np.float32 else 'f64'}")(*args)
 
 
+def agree(host, name, reference, dtype, inputs, out_shapes, batch, hidden, finite=False):
+    """Run the NumPy reference and the host build on the same inputs into fresh outputs of
+    ``out_shapes``; assert they agree (and are finite with ``finite``); return the reference's."""
+    ref = [np.empty(shape, dtype) for shape in out_shapes]
+    got = [np.empty_like(a) for a in ref]
+    reference(np, *inputs, *ref)
+    call(host, name, dtype, *inputs, *got, batch, hidden)
+    for a, b in zip(got, ref):
+        assert not finite or np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+    return ref
+
+
 def inputs(rng, shape, dtype, scale):
     x = rng.standard_normal(shape) * scale
     x.flat[:4] = [1e4, -1e4, 88.0, -710.0][: x.size]  # saturate tanh/sigmoid: no inf, no NaN
@@ -75,22 +88,12 @@ def test_lstm_matches_reference(host, dtype, scale):
     batch, hidden = 3, 5
     gates = inputs(rng, (batch, 4 * hidden), dtype, scale)
     c = inputs(rng, (batch, hidden), dtype, 1)
-    ref = [np.empty((batch, 4 * hidden), dtype)] + [np.empty((batch, hidden), dtype)
-                                                     for _ in range(3)]
-    got = [np.empty_like(a) for a in ref]
-    cellmath.lstm_cell_forward(np, gates, c, *ref)
-    call(host, "lstm_forward", dtype, gates, c, *got, batch, hidden)
-    for a, b in zip(got, ref):
-        assert np.isfinite(a).all()
-        np.testing.assert_allclose(a, b, **TOL[dtype])
-    act, _, tc, _ = ref
-    dh, dc = inputs(rng, (batch, hidden), dtype, 1), inputs(rng, (batch, hidden), dtype, 1)
-    ref_b = [np.empty((batch, 4 * hidden), dtype), np.empty((batch, hidden), dtype)]
-    got_b = [np.empty_like(a) for a in ref_b]
-    cellmath.lstm_cell_backward(np, act, c, tc, dh, dc, *ref_b)
-    call(host, "lstm_backward", dtype, act, c, tc, dh, dc, *got_b, batch, hidden)
-    for a, b in zip(got_b, ref_b):
-        np.testing.assert_allclose(a, b, **TOL[dtype])
+    wide, narrow = (batch, 4 * hidden), (batch, hidden)
+    act, _, tc, _ = agree(host, "lstm_forward", cellmath.lstm_cell_forward, dtype, [gates, c],
+                          [wide, narrow, narrow, narrow], batch, hidden, finite=True)
+    dh, dc = inputs(rng, narrow, dtype, 1), inputs(rng, narrow, dtype, 1)
+    agree(host, "lstm_backward", cellmath.lstm_cell_backward, dtype, [act, c, tc, dh, dc],
+          [wide, narrow], batch, hidden)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -100,24 +103,13 @@ def test_gru_matches_reference(host, dtype, scale):
     batch, hidden = 3, 5
     gi, gh = (inputs(rng, (batch, 3 * hidden), dtype, scale) for _ in range(2))
     h = inputs(rng, (batch, hidden), dtype, 1)
-    ref = [np.empty((batch, 2 * hidden), dtype), np.empty((batch, hidden), dtype),
-           np.empty((batch, hidden), dtype)]
-    got = [np.empty_like(a) for a in ref]
-    cellmath.gru_cell_forward(np, gi, gh, h, *ref)
-    call(host, "gru_forward", dtype, gi, gh, h, *got, batch, hidden)
-    for a, b in zip(got, ref):
-        assert np.isfinite(a).all()
-        np.testing.assert_allclose(a, b, **TOL[dtype])
-    rz, n, _ = ref
+    wide, narrow = (batch, 3 * hidden), (batch, hidden)
+    rz, n, _ = agree(host, "gru_forward", cellmath.gru_cell_forward, dtype, [gi, gh, h],
+                     [(batch, 2 * hidden), narrow, narrow], batch, hidden, finite=True)
     ghn = np.ascontiguousarray(gh[:, 2 * hidden:])
-    dh = inputs(rng, (batch, hidden), dtype, 1)
-    ref_b = [np.empty((batch, 3 * hidden), dtype), np.empty((batch, 3 * hidden), dtype),
-             np.empty((batch, hidden), dtype)]
-    got_b = [np.empty_like(a) for a in ref_b]
-    cellmath.gru_cell_backward(np, rz, n, ghn, h, dh, *ref_b)
-    call(host, "gru_backward", dtype, rz, n, ghn, h, dh, *got_b, batch, hidden)
-    for a, b in zip(got_b, ref_b):
-        np.testing.assert_allclose(a, b, **TOL[dtype])
+    dh = inputs(rng, narrow, dtype, 1)
+    agree(host, "gru_backward", cellmath.gru_cell_backward, dtype, [rz, n, ghn, h, dh],
+          [wide, wide, narrow], batch, hidden)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

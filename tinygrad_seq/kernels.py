@@ -117,22 +117,23 @@ class CudaCells:
         if axis not in (-1, x.ndim - 1):  # the kernel reduces rows; other axes: CuPy ufuncs
             return cellmath.log_softmax(xp, x, axis)
         x = xp.ascontiguousarray(x)
-        out = xp.empty_like(x)
-        cols = x.shape[-1]
-        kernel("log_softmax.cu", f"log_softmax_forward_{_SUFFIX[x.dtype]}")(
-            (max(1, x.size // max(cols, 1)),), (THREADS,), (x, out, numpy.int32(cols)))
-        return out
+        return _row_kernel("log_softmax_forward", [x], xp.empty_like(x))
 
     @staticmethod
     def log_softmax_backward(xp, g, out, axis):
         if axis not in (-1, out.ndim - 1):
             return cellmath.log_softmax_backward(xp, g, out, axis)
         g, out = xp.ascontiguousarray(g), xp.ascontiguousarray(out)
-        dx = xp.empty_like(g)
-        cols = g.shape[-1]
-        kernel("log_softmax.cu", f"log_softmax_backward_{_SUFFIX[g.dtype]}")(
-            (max(1, g.size // max(cols, 1)),), (THREADS,), (g, out, dx, numpy.int32(cols)))
-        return dx
+        return _row_kernel("log_softmax_backward", [g, out], xp.empty_like(g))
+
+
+def _row_kernel(name, inputs, result):
+    """Launch ``name`` of log_softmax.cu with one block per row of the last axis; it writes
+    ``result``, which is returned."""
+    cols = result.shape[-1]
+    kernel("log_softmax.cu", f"{name}_{_SUFFIX[result.dtype]}")(
+        (max(1, result.size // max(cols, 1)),), (THREADS,), (*inputs, result, numpy.int32(cols)))
+    return result
 
 
 def implementation(xp):
