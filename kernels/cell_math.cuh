@@ -22,57 +22,75 @@ TS_HD double exp_(double x) { return exp(x); }
 TS_HD float log_(float x) { return logf(x); }
 TS_HD double log_(double x) { return log(x); }
 
-// LSTM forward for one (batch, unit) element. a[k] is gate k's pre-activation.
-// Writes the activations act[k] (sigmoid for i, f, o; tanh for g), the new cell c, tanh(c)
-// and h: the arrays the reference keeps (the backward needs only act, c_prev and tanh(c)).
+// sigmoid(x) = 0.5 tanh(x / 2) + 0.5
 template <typename T>
-TS_HD void lstm_forward(const T a[4], T c_prev, T act[4], T* c, T* tc, T* h) {
-  for (int k = 0; k < 4; ++k) {
-    const T s = k == 2 ? T(1) : T(0.5);
-    const T t = tanh_(s * a[k]);
-    act[k] = k == 2 ? t : T(0.5) * t + T(0.5);
-  }
-  *c = act[1] * c_prev + act[0] * act[2];
-  *tc = tanh_(*c);
-  *h = act[3] * *tc;
+TS_HD T sigmoid_(T x) { return T(0.5) * tanh_(T(0.5) * x) + T(0.5); }
+
+// The cell functions below take scalars by reference, never arrays: a host compiler
+// vectorises a loop over such calls (kernels/host.cpp), while local arrays defeat it.
+
+// LSTM forward for one (batch, unit) element. i, f, g, o come in as the gates'
+// pre-activations and leave as their activations (sigmoid for i, f, o; tanh for g). Writes the
+// new cell c, tanh(c) and h: the backward needs only the activations, c_prev and tanh(c).
+template <typename T>
+TS_HD void lstm_forward(T& i, T& f, T& g, T& o, T c_prev, T& c, T& tc, T& h) {
+  i = sigmoid_(i);
+  f = sigmoid_(f);
+  g = tanh_(g);
+  o = sigmoid_(o);
+  c = f * c_prev + i * g;
+  tc = tanh_(c);
+  h = o * tc;
 }
 
-// LSTM backward for one element: from dh and dc (the gradients of h' and c'), the gradients
-// of the four pre-activations and of the previous cell state. The activations' derivatives
-// come from the activations: sigmoid' = s (1 - s), tanh' = 1 - g^2.
+// LSTM backward for one element: i, f, g, o come in as the activations and leave as the
+// gradients of the pre-activations, from dh and dc (the gradients of h' and c'); writes the
+// gradient of the previous cell state. The activations' derivatives come from the
+// activations: sigmoid' = s (1 - s), tanh' = 1 - g^2.
 template <typename T>
-TS_HD void lstm_backward(const T act[4], T c_prev, T tc, T dh, T dc, T d_gates[4],
-                         T* d_c_prev) {
-  const T dc_total = dc + dh * act[3] * (T(1) - tc * tc);
-  const T d_act[4] = {dc_total * act[2], dc_total * c_prev, dc_total * act[0], dh * tc};
-  for (int k = 0; k < 4; ++k) {
-    const T slope = k == 2 ? T(1) - act[k] * act[k] : act[k] * (T(1) - act[k]);
-    d_gates[k] = d_act[k] * slope;
-  }
-  *d_c_prev = dc_total * act[1];
+TS_HD void lstm_backward(T& i, T& f, T& g, T& o, T c_prev, T tc, T dh, T dc, T& d_c_prev) {
+  const T dc_total = dc + dh * o * (T(1) - tc * tc);
+  const T d_i = dc_total * g * (i * (T(1) - i));
+  const T d_f = dc_total * c_prev * (f * (T(1) - f));
+  const T d_g = dc_total * i * (T(1) - g * g);
+  const T d_o = dh * tc * (o * (T(1) - o));
+  d_c_prev = dc_total * f;
+  i = d_i;
+  f = d_f;
+  g = d_g;
+  o = d_o;
 }
 
-// GRU (PyTorch's, reset after the hidden matmul) forward for one element.
-// gi = x W_ih^T + b_ih and gh = h W_hh^T + b_hh for gates r, z, n.
+// GRU (PyTorch's, reset after the hidden matmul) forward for one element. r, z, n come in
+// as the input side's pre-activations (x W_ih^T + b_ih) and leave as the activations;
+// gh_* = h W_hh^T + b_hh. Writes the new state h.
 template <typename T>
-TS_HD void gru_forward(const T gi[3], const T gh[3], T h_prev, T* r, T* z, T* n, T* h) {
-  *r = T(0.5) * tanh_(T(0.5) * (gi[0] + gh[0])) + T(0.5);
-  *z = T(0.5) * tanh_(T(0.5) * (gi[1] + gh[1])) + T(0.5);
-  *n = tanh_(gi[2] + *r * gh[2]);
-  *h = *n + *z * (h_prev - *n);
+TS_HD void gru_forward(T& r, T& z, T& n, T gh_r, T gh_z, T gh_n, T h_prev, T& h) {
+  r = sigmoid_(r + gh_r);
+  z = sigmoid_(z + gh_z);
+  n = tanh_(n + r * gh_n);
+  h = n + z * (h_prev - n);
 }
 
+// GRU backward for one element: the gradients of the input side's pre-activations (d_r, d_z,
+// d_n), of the hidden side's n block (d_gh_n; its r and z blocks equal d_r and d_z) and of h.
 template <typename T>
-TS_HD void gru_backward(T r, T z, T n, T gh_n, T h_prev, T dh, T d_gi[3], T d_gh[3],
-                        T* d_h_prev) {
-  const T dn = dh * (T(1) - z) * (T(1) - n * n);
-  d_gi[0] = dn * gh_n * r * (T(1) - r);
-  d_gi[1] = dh * (h_prev - n) * z * (T(1) - z);
-  d_gi[2] = dn;
-  d_gh[0] = d_gi[0];
-  d_gh[1] = d_gi[1];
-  d_gh[2] = dn * r;
-  *d_h_prev = dh * z;
+TS_HD void gru_backward(T r, T z, T n, T gh_n, T h_prev, T dh, T& d_r, T& d_z, T& d_n,
+                        T& d_gh_n, T& d_h_prev) {
+  d_n = dh * (T(1) - z) * (T(1) - n * n);
+  d_r = d_n * gh_n * (r * (T(1) - r));
+  d_z = dh * (h_prev - n) * (z * (T(1) - z));
+  d_gh_n = d_n * r;
+  d_h_prev = dh * z;
+}
+
+// Elman RNN: h = tanh(pre) or relu(pre), and the gradient of pre from h and dh.
+template <typename T>
+TS_HD T rnn_forward(T pre, bool relu) { return relu ? (pre > T(0) ? pre : T(0)) : tanh_(pre); }
+
+template <typename T>
+TS_HD T rnn_backward(T h, T dh, bool relu) {
+  return relu ? (h > T(0) ? dh : T(0)) : dh * (T(1) - h * h);
 }
 
 // log-softmax of one row, given its maximum and log(sum(exp(x - max))).

@@ -9,9 +9,13 @@ __device__ void gru_forward_kernel(const T* gi, const T* gh, const T* h, T* rz, 
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
   const int b = idx / hidden, j = idx % hidden, row3 = b * 3 * hidden, row2 = b * 2 * hidden;
-  const T i3[3] = {gi[row3 + j], gi[row3 + hidden + j], gi[row3 + 2 * hidden + j]};
-  const T h3[3] = {gh[row3 + j], gh[row3 + hidden + j], gh[row3 + 2 * hidden + j]};
-  ts::gru_forward(i3, h3, h[idx], &rz[row2 + j], &rz[row2 + hidden + j], &n[idx], &h_new[idx]);
+  T r = gi[row3 + j], z = gi[row3 + hidden + j], nn = gi[row3 + 2 * hidden + j], h1;
+  ts::gru_forward(r, z, nn, gh[row3 + j], gh[row3 + hidden + j], gh[row3 + 2 * hidden + j],
+                  h[idx], h1);
+  rz[row2 + j] = r;
+  rz[row2 + hidden + j] = z;
+  n[idx] = nn;
+  h_new[idx] = h1;
 }
 
 template <typename T>
@@ -21,13 +25,16 @@ __device__ void gru_backward_kernel(const T* rz, const T* n, const T* gh, const 
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
   const int b = idx / hidden, j = idx % hidden, row3 = b * 3 * hidden, row2 = b * 2 * hidden;
-  T di[3], dg[3];
+  T d_r, d_z, d_n, d_ghn, d_h1;
   ts::gru_backward(rz[row2 + j], rz[row2 + hidden + j], n[idx], gh[row3 + 2 * hidden + j],
-                   h[idx], dh[idx], di, dg, &d_h[idx]);
-  for (int k = 0; k < 3; ++k) {
-    d_gi[row3 + k * hidden + j] = di[k];
-    d_gh[row3 + k * hidden + j] = dg[k];
-  }
+                   h[idx], dh[idx], d_r, d_z, d_n, d_ghn, d_h1);
+  d_gi[row3 + j] = d_r;
+  d_gi[row3 + hidden + j] = d_z;
+  d_gi[row3 + 2 * hidden + j] = d_n;
+  d_gh[row3 + j] = d_r;
+  d_gh[row3 + hidden + j] = d_z;
+  d_gh[row3 + 2 * hidden + j] = d_ghn;
+  d_h[idx] = d_h1;
 }
 
 #define INSTANTIATE(T, SUFFIX)                                                               \

@@ -9,10 +9,16 @@ __device__ void lstm_forward_kernel(const T* gates, const T* c, T* act, T* c_new
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
   const int b = idx / hidden, j = idx % hidden, row = b * 4 * hidden;
-  T a[4], aa[4];
-  for (int k = 0; k < 4; ++k) a[k] = gates[row + k * hidden + j];
-  ts::lstm_forward(a, c[idx], aa, &c_new[idx], &tc[idx], &h[idx]);
-  for (int k = 0; k < 4; ++k) act[row + k * hidden + j] = aa[k];
+  T i = gates[row + j], f = gates[row + hidden + j], g = gates[row + 2 * hidden + j],
+    o = gates[row + 3 * hidden + j], c1, tc1, h1;
+  ts::lstm_forward(i, f, g, o, c[idx], c1, tc1, h1);
+  act[row + j] = i;
+  act[row + hidden + j] = f;
+  act[row + 2 * hidden + j] = g;
+  act[row + 3 * hidden + j] = o;
+  c_new[idx] = c1;
+  tc[idx] = tc1;
+  h[idx] = h1;
 }
 
 // dh or dc may be null: an output that received no gradient
@@ -22,10 +28,14 @@ __device__ void lstm_backward_kernel(const T* act, const T* c, const T* tc, cons
   const int idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= batch * hidden) return;
   const int b = idx / hidden, j = idx % hidden, row = b * 4 * hidden;
-  T aa[4], dg[4];
-  for (int k = 0; k < 4; ++k) aa[k] = act[row + k * hidden + j];
-  ts::lstm_backward(aa, c[idx], tc[idx], dh ? dh[idx] : T(0), dc ? dc[idx] : T(0), dg, &d_c[idx]);
-  for (int k = 0; k < 4; ++k) d_gates[row + k * hidden + j] = dg[k];
+  T i = act[row + j], f = act[row + hidden + j], g = act[row + 2 * hidden + j],
+    o = act[row + 3 * hidden + j], d_c1;
+  ts::lstm_backward(i, f, g, o, c[idx], tc[idx], dh ? dh[idx] : T(0), dc ? dc[idx] : T(0), d_c1);
+  d_gates[row + j] = i;
+  d_gates[row + hidden + j] = f;
+  d_gates[row + 2 * hidden + j] = g;
+  d_gates[row + 3 * hidden + j] = o;
+  d_c[idx] = d_c1;
 }
 
 #define INSTANTIATE(T, SUFFIX)                                                               \

@@ -1,7 +1,8 @@
 """Custom CUDA kernels: loading ``kernels/*.cu`` and running them on CuPy arrays.
 
-The fused ops call ``implementation(xp)`` for their pointwise maths and get either the NumPy
-reference (ops/cellmath.py) or, for CuPy arrays, ``CudaCells``, whose functions have the same
+The fused ops call ``implementation(xp)`` for their pointwise maths and get, for NumPy arrays,
+the compiled CPU kernels of host_kernels.py (or the NumPy reference, ops/cellmath.py, where
+they cannot be built), and for CuPy arrays ``CudaCells``, whose functions have the same
 signatures and run the kernels of lstm.cu, gru.cu and log_softmax.cu. That dictionary lookup
 is the only place the backend is chosen; op bodies never ask.
 
@@ -81,7 +82,10 @@ class CudaCells:
     """The functions of ops/cellmath.py, run by this project's CUDA kernels."""
 
     @staticmethod
-    def lstm_cell_forward(xp, gates, c, act, c_new, tc, h):
+    def lstm_cell_forward(xp, gates, c, act, c_new, tc, h, rec=None):
+        if rec is not None:  # the kernel reads and writes each element in one thread
+            xp.add(gates, rec, out=act)
+            gates = act
         _run(xp, "lstm.cu", "lstm_forward", [gates, c], [act, c_new, tc, h], *c.shape)
 
     @staticmethod
@@ -105,8 +109,8 @@ class CudaCells:
              hidden)
 
     @staticmethod
-    def rnn_cell_forward(xp, pre, h, relu=False):
-        cellmath.rnn_cell_forward(xp, pre, h, relu)  # one ufunc: CuPy's own kernel suffices
+    def rnn_cell_forward(xp, pre, h, relu=False, rec=None):
+        cellmath.rnn_cell_forward(xp, pre, h, relu, rec)  # one ufunc: CuPy's own kernel suffices
 
     @staticmethod
     def rnn_cell_backward(xp, h, dh, d_pre, relu=False):
@@ -137,5 +141,10 @@ def _row_kernel(name, inputs, result):
 
 
 def implementation(xp):
-    """The cell maths for arrays of module ``xp``: the NumPy reference, or the CUDA kernels."""
-    return cellmath if xp is numpy else CudaCells
+    """The cell maths for arrays of module ``xp``: for NumPy the compiled CPU kernels
+    (host_kernels.py; the NumPy reference where they cannot be built), for CuPy the CUDA
+    kernels."""
+    if xp is numpy:
+        from . import host_kernels  # it imports this module for the sources
+        return host_kernels.cells()
+    return CudaCells

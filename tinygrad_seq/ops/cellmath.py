@@ -18,7 +18,7 @@ _consts = {}
 def _lstm_consts(xp, n, dtype):
     """Per-block scale s = (1/2, 1/2, 1, 1/2) and shift (1/2, 1/2, 0, 1/2): each gate's
     activation is s * tanh(s * a) + shift (sigmoid for i, f, o; tanh for g)."""
-    key = (xp.__name__, n, str(dtype))
+    key = (xp.__name__, n, dtype)
     if key not in _consts:
         scale = xp.full(4 * n, 0.5, dtype=dtype)
         scale[2 * n:3 * n] = 1
@@ -28,12 +28,16 @@ def _lstm_consts(xp, n, dtype):
     return _consts[key]
 
 
-def lstm_cell_forward(xp, gates, c, act, c_new, tc, h):
-    """c' = f * c + i * g,  h' = o * tanh(c').  In: gates (B, 4H), c (B, H). Out (written):
-    act, the gate activations (B, 4H; it may be ``gates`` itself, overwritten in place), c_new,
+def lstm_cell_forward(xp, gates, c, act, c_new, tc, h, rec=None):
+    """c' = f * c + i * g,  h' = o * tanh(c').  In: gates (B, 4H), the pre-activations (plus
+    ``rec``, the recurrent term h W_hh^T, when given), c (B, H). Out (written): act, the gate
+    activations (B, 4H; it may be ``gates`` itself, overwritten in place), c_new,
     tc = tanh(c') and h. The backward needs only act, c and tc."""
     n = c.shape[-1]
     scale, shift = _lstm_consts(xp, n, gates.dtype)
+    if rec is not None:
+        xp.add(gates, rec, out=act)
+        gates = act
     xp.multiply(gates, scale, out=act)
     xp.tanh(act, out=act)
     act *= scale
@@ -101,8 +105,12 @@ def gru_cell_backward(xp, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h):
     xp.multiply(dh_new, z, out=d_h)
 
 
-def rnn_cell_forward(xp, pre, h, relu=False):
-    """h' = tanh(pre) or relu(pre), written into h."""
+def rnn_cell_forward(xp, pre, h, relu=False, rec=None):
+    """h' = tanh(pre) or relu(pre), written into h; ``pre`` plus ``rec`` (the recurrent term)
+    when given."""
+    if rec is not None:
+        xp.add(pre, rec, out=h)
+        pre = h
     if relu:
         xp.maximum(pre, 0, out=h)
     else:

@@ -58,12 +58,16 @@ class _Sequence(Function):
         """The part of the state's gradient that skips a padded step's cell."""
         return None if self.keep is None else d_state * ~self.keep[t]
 
-    def previous(self, states, first):
-        """(T, B, H): the state each step started from (``first`` for the first step run)."""
-        xp = self.xp
+    def states(self, first, steps):
+        """One (T + 1, B, H) buffer seen two ways: (after, before), where after[t] is the
+        state after step t and before[t] the state step t started from; ``first`` fills the
+        slot the first step run reads. The backward gets the previous states without a copy."""
+        buf = self.xp.empty((steps + 1, *first.shape), dtype=first.dtype)
         if self.reverse:
-            return xp.concatenate([states[1:], first[None]], axis=0)
-        return xp.concatenate([first[None], states[:-1]], axis=0)
+            buf[steps] = first
+            return buf[:-1], buf[1:]
+        buf[0] = first
+        return buf[1:], buf[:-1]
 
     def input_and_weight_grads(self, d_in, x, h_prev, w_ih, d_hidden=None):
         """The gradients of x and of the weights, from those of the input-side pre-activations
@@ -97,26 +101,27 @@ class LSTMSequence(_Sequence):
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         # the projections become the gate pre-activations, then, in place, their activations
         gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
-        c_new, tc, h_new = (xp.empty((steps, batch, hidden), dtype=x.dtype) for _ in range(3))
-        hs, cs = (h_new, c_new) if keep is None else (xp.empty_like(h_new), xp.empty_like(c_new))
+        (hs, h_prev), (cs, c_prev) = self.states(h0, steps), self.states(c0, steps)
+        tc = xp.empty((steps, batch, hidden), dtype=x.dtype)
+        # with lengths, the cell writes the outputs, and the carried states go to hs and cs
+        h_new, c_new = (hs, cs) if keep is None else (xp.empty_like(hs), xp.empty_like(cs))
         tmp, w_hh_t = xp.empty((batch, 4 * hidden), dtype=x.dtype), _c_order(w_hh.T, steps)
         h, c = h0, c0
         for t in _steps(steps, reverse):
             xp.matmul(h, w_hh_t, out=tmp)
-            gates[t] += tmp
-            cells.lstm_cell_forward(xp, gates[t], c, gates[t], c_new[t], tc[t], h_new[t])
+            g = gates[t]
+            cells.lstm_cell_forward(xp, g, c, g, c_new[t], tc[t], h_new[t], rec=tmp)
             h, c = self.carry(t, h_new[t], h, hs), self.carry(t, c_new[t], c, cs)
-        self.saved = (x, h0, c0, w_ih, w_hh, gates, tc, hs, cs)
+        self.saved = (x, h0, c0, w_ih, w_hh, gates, tc, h_prev, c_prev)
         out = h_new if keep is None else h_new * keep
         return out, h.copy(), c.copy()
 
     def backward(self, d_out, d_hn, d_cn):
         xp = self.xp
         cells = kernels.implementation(xp)
-        x, h0, c0, w_ih, w_hh, act, tc, hs, cs = self.saved
+        x, h0, c0, w_ih, w_hh, act, tc, h_prev, c_prev = self.saved
         ref = next(g for g in (d_out, d_hn, d_cn) if g is not None)
         d_out = None if d_out is None else d_out.data
-        c_prev = self.previous(cs, c0)
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         dc = xp.zeros_like(c0) if d_cn is None else d_cn.data.copy()
         d_gates, dc_cell = xp.empty_like(act), xp.empty_like(c0)
@@ -129,8 +134,7 @@ class LSTMSequence(_Sequence):
             if skip_h is not None:
                 dh += skip_h
                 dc += skip_c
-        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_gates, x,
-                                                                 self.previous(hs, h0), w_ih)
+        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_gates, x, h_prev, w_ih)
         grads = (dx, dh, dc, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
 
@@ -145,13 +149,13 @@ class GRUSequence(_Sequence):
         xp = self.xp
         cells = kernels.implementation(xp)
         self.reverse, self.keep, self.has_bias = reverse, keep, b_ih is not None
-        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
+        steps, hidden = x.shape[0], h0.shape[-1]
         gi = _project(x, w_ih, b_ih)
         gh = xp.empty_like(gi)
         # the gates r, z and the candidate n are written over the projections, in place
         rz, n = gi[:, :, :2 * hidden], gi[:, :, 2 * hidden:]
-        h_new = xp.empty((steps, batch, hidden), dtype=x.dtype)
-        hs = h_new if keep is None else xp.empty_like(h_new)
+        hs, h_prev = self.states(h0, steps)
+        h_new = hs if keep is None else xp.empty_like(hs)
         w_hh_t = _c_order(w_hh.T, steps)
         h = h0
         for t in _steps(steps, reverse):
@@ -160,17 +164,16 @@ class GRUSequence(_Sequence):
                 gh[t] += b_hh
             cells.gru_cell_forward(xp, gi[t], gh[t], h, rz[t], n[t], h_new[t])
             h = self.carry(t, h_new[t], h, hs)
-        self.saved = (x, h0, w_ih, w_hh, gh, rz, n, hs)
+        self.saved = (x, h0, w_ih, w_hh, gh, rz, n, h_prev)
         return (h_new if keep is None else h_new * keep), h.copy()
 
     def backward(self, d_out, d_hn):
         xp = self.xp
         cells = kernels.implementation(xp)
-        x, h0, w_ih, w_hh, gh, rz, n, hs = self.saved
+        x, h0, w_ih, w_hh, gh, rz, n, h_prev = self.saved
         hidden = h0.shape[-1]
         ref = d_out if d_out is not None else d_hn
         d_out = None if d_out is None else d_out.data
-        h_prev = self.previous(hs, h0)
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         d_gi, d_gh, dh_cell = xp.empty_like(gh), xp.empty_like(gh), xp.empty_like(h0)
         for t in _steps(x.shape[0], not self.reverse):
@@ -199,22 +202,21 @@ class RNNSequence(_Sequence):
         self.reverse, self.keep, self.has_bias, self.relu = reverse, keep, b_ih is not None, relu
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         pre = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
-        h_new = xp.empty((steps, batch, hidden), dtype=x.dtype)
-        hs = h_new if keep is None else xp.empty_like(h_new)
+        hs, h_prev = self.states(h0, steps)
+        h_new = hs if keep is None else xp.empty_like(hs)
         tmp, w_hh_t = xp.empty((batch, hidden), dtype=x.dtype), _c_order(w_hh.T, steps)
         h = h0
         for t in _steps(steps, reverse):
             xp.matmul(h, w_hh_t, out=tmp)
-            pre[t] += tmp
-            cells.rnn_cell_forward(xp, pre[t], h_new[t], relu)
+            cells.rnn_cell_forward(xp, pre[t], h_new[t], relu, rec=tmp)
             h = self.carry(t, h_new[t], h, hs)
-        self.saved = (x, h0, w_ih, w_hh, h_new, hs)
+        self.saved = (x, h0, w_ih, w_hh, h_new, h_prev)
         return (h_new if keep is None else h_new * keep), h.copy()
 
     def backward(self, d_out, d_hn):
         xp = self.xp
         cells = kernels.implementation(xp)
-        x, h0, w_ih, w_hh, h_new, hs = self.saved
+        x, h0, w_ih, w_hh, h_new, h_prev = self.saved
         ref = d_out if d_out is not None else d_hn
         d_out = None if d_out is None else d_out.data
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
@@ -225,7 +227,6 @@ class RNNSequence(_Sequence):
             dh = d_pre[t] @ w_hh
             if skip is not None:
                 dh += skip
-        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_pre, x,
-                                                                 self.previous(hs, h0), w_ih)
+        dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_pre, x, h_prev, w_ih)
         grads = (dx, dh, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
