@@ -126,14 +126,15 @@ def library():
                           RuntimeWarning, stacklevel=2)
         return None
     for name, (arrays, ints) in _SIGNATURES.items():
-        for suffix in _SUFFIX.values():
-            fn = getattr(lib, f"{name}_{suffix}")
+        for dtype, suffix in _SUFFIX.items():
+            fn = _functions[name, dtype] = getattr(lib, f"{name}_{suffix}")
             fn.argtypes, fn.restype = [_PTR, _STRIDE] * arrays + [_INT] * ints, None
     _why = None
     return lib
 
 
 _why: str | None = None
+_functions = {}  # (entry point, dtype) -> the library's function
 
 
 def why_not() -> str | None:
@@ -147,27 +148,45 @@ def cells():
     return HostCells if library() is not None else cellmath
 
 
-def _fits(*arrays) -> bool:
-    """Whether the kernels take these arrays: 2-D NumPy arrays of one float dtype, rows
-    contiguous, the same number of rows."""
-    dtype, rows = arrays[0].dtype, arrays[0].shape[0] if arrays[0].ndim == 2 else -1
-    return dtype in _SUFFIX and all(
-        type(a) is numpy.ndarray and a.ndim == 2 and a.dtype == dtype and a.shape[0] == rows
-        and (a.strides[1] == a.itemsize or a.shape[1] <= 1) and a.strides[0] % a.itemsize == 0
-        for a in arrays)
+def _pointer(a) -> int:
+    # three times quicker than a.ctypes.data, which the per-step calls of a sequence feel; it
+    # takes only writable C-contiguous arrays
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError, BufferError):
+        return a.ctypes.data
 
 
-def _call(name, ints, *arrays):
-    """Run ``name`` for the arrays' dtype with (pointer, row stride) per array (None: null)."""
+def _arguments(arrays):
+    """(pointer, row stride in elements) for each array (None: a null pointer), or None when
+    the kernels do not take these arrays: they take 2-D NumPy arrays of one float dtype, with
+    contiguous rows and the same number of rows."""
+    first = arrays[0]
+    if type(first) is not numpy.ndarray or first.ndim != 2 or first.dtype not in _SUFFIX:
+        return None
+    dtype, rows, item = first.dtype, first.shape[0], first.itemsize
     args = []
     for a in arrays:
-        args += (None, 0) if a is None else (a.ctypes.data, a.strides[0] // a.itemsize)
-    ref = next(a for a in arrays if a is not None)
-    getattr(library(), f"{name}_{_SUFFIX[ref.dtype]}")(*args, *ints)
+        if a is None:
+            args += (None, 0)
+            continue
+        if type(a) is not numpy.ndarray or a.ndim != 2 or a.dtype != dtype or a.shape[0] != rows:
+            return None
+        along, across = a.strides
+        if (across != item and a.shape[1] > 1) or along % item:
+            return None
+        args += (_pointer(a), along // item)
+    return args
+
+
+def _run(name, dtype, args, *ints):
+    if not _functions:  # HostCells used directly, before cells()
+        library()
+    _functions[name, dtype](*args, *ints)
 
 
 def _same(a, b) -> bool:
-    return a.ctypes.data == b.ctypes.data and a.strides == b.strides and a.shape == b.shape
+    return a.shape == b.shape and a.strides == b.strides and _pointer(a) == _pointer(b)
 
 
 class HostCells:
@@ -176,53 +195,55 @@ class HostCells:
 
     @staticmethod
     def lstm_cell_forward(xp, gates, c, act, c_new, tc, h, rec=None):
-        extra = () if rec is None else (rec,)
-        if not _fits(gates, c, act, c_new, tc, h, *extra) or gates.shape[1] != 4 * c.shape[1]:
+        args = _arguments([act, rec, c, c_new, tc, h])
+        if args is None or gates.shape != act.shape or act.shape[1] != 4 * c.shape[1]:
             return cellmath.lstm_cell_forward(xp, gates, c, act, c_new, tc, h, rec)
-        batch, hidden = c.shape
-        if not _same(act, gates):  # the kernel works in place
+        if gates is not act and not _same(gates, act):  # the kernel works in place
             numpy.copyto(act, gates)
-        _call("lstm_forward", (batch, hidden), act, rec, c, c_new, tc, h)
+        _run("lstm_forward", act.dtype, args, *c.shape)
 
     @staticmethod
     def lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c):
         dh = numpy.zeros_like(c) if dh is None else dh
         dc = numpy.zeros_like(c) if dc is None else dc
-        if not _fits(act, c, tc, dh, dc, d_gates, d_c) or act.shape[1] != 4 * c.shape[1]:
+        args = _arguments([act, c, tc, dh, dc, d_gates, d_c])
+        if args is None or act.shape[1] != 4 * c.shape[1] or d_gates.shape != act.shape:
             return cellmath.lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c)
-        batch, hidden = c.shape
-        _call("lstm_backward", (batch, hidden), act, c, tc, dh, dc, d_gates, d_c)
+        _run("lstm_backward", act.dtype, args, *c.shape)
 
     @staticmethod
     def gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new):
-        if not _fits(gi, gh, h, rz, n_out, h_new) or gi.shape[1] != 3 * h.shape[1]:
+        m = h.shape[-1]
+        if _arguments([gi, gh, h, rz, n_out, h_new]) is None or gi.shape[1] != 3 * m or \
+                gh.shape != gi.shape:
             return cellmath.gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new)
-        batch, hidden = h.shape
         # the kernel writes r, z, n over gi: in place when rz and n_out are gi's own blocks
-        in_place = _same(rz, gi[:, :2 * hidden]) and _same(n_out, gi[:, 2 * hidden:])
+        in_place = _same(rz, gi[:, :2 * m]) and _same(n_out, gi[:, 2 * m:])
         work = gi if in_place else gi.copy()
-        _call("gru_forward", (batch, hidden), work, gh, h, h_new)
+        _run("gru_forward", h.dtype, _arguments([work, gh, h, h_new]), *h.shape)
         if not in_place:
-            rz[...], n_out[...] = work[:, :2 * hidden], work[:, 2 * hidden:]
+            rz[...], n_out[...] = work[:, :2 * m], work[:, 2 * m:]
 
     @staticmethod
     def gru_cell_backward(xp, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h):
-        if not _fits(rz, n, ghn, h, dh_new, d_gi, d_gh, d_h) or d_gi.shape[1] != 3 * h.shape[1]:
+        args = _arguments([rz, n, ghn, h, dh_new, d_gi, d_gh, d_h])
+        if args is None or d_gi.shape[1] != 3 * h.shape[1] or rz.shape[1] != 2 * h.shape[1]:
             return cellmath.gru_cell_backward(xp, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h)
-        _call("gru_backward", h.shape, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h)
+        _run("gru_backward", h.dtype, args, *h.shape)
 
     @staticmethod
     def rnn_cell_forward(xp, pre, h, relu=False, rec=None):
-        extra = () if rec is None else (rec,)
-        if not _fits(pre, h, *extra):
+        args = _arguments([pre, rec, h])
+        if args is None or pre.shape != h.shape:
             return cellmath.rnn_cell_forward(xp, pre, h, relu, rec)
-        _call("rnn_forward", (*h.shape, int(relu)), pre, rec, h)
+        _run("rnn_forward", h.dtype, args, *h.shape, int(relu))
 
     @staticmethod
     def rnn_cell_backward(xp, h, dh, d_pre, relu=False):
-        if not _fits(h, dh, d_pre):
+        args = _arguments([h, dh, d_pre])
+        if args is None or dh.shape != h.shape:
             return cellmath.rnn_cell_backward(xp, h, dh, d_pre, relu)
-        _call("rnn_backward", (*h.shape, int(relu)), h, dh, d_pre)
+        _run("rnn_backward", h.dtype, args, *h.shape, int(relu))
 
     @staticmethod
     def log_softmax(xp, x, axis):
@@ -230,7 +251,7 @@ class HostCells:
         if rows is None:
             return cellmath.log_softmax(xp, x, axis)
         out = numpy.empty_like(rows)
-        _call("log_softmax", rows.shape, rows, out)
+        _run("log_softmax", rows.dtype, _arguments([rows, out]), *rows.shape)
         return out.reshape(x.shape)
 
     @staticmethod
@@ -239,7 +260,10 @@ class HostCells:
         if g_rows is None or out_rows is None:
             return cellmath.log_softmax_backward(xp, g, out, axis)
         dx = numpy.empty_like(g_rows)
-        _call("log_softmax_grad", g_rows.shape, g_rows, out_rows, dx)
+        args = _arguments([g_rows, out_rows, dx])
+        if args is None:
+            return cellmath.log_softmax_backward(xp, g, out, axis)
+        _run("log_softmax_grad", dx.dtype, args, *dx.shape)
         return dx.reshape(g.shape)
 
 
@@ -249,4 +273,4 @@ def _rows(x, axis):
     if axis not in (-1, x.ndim - 1) or x.ndim == 0 or x.size == 0:
         return None
     rows = numpy.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    return rows if _fits(rows) else None
+    return rows if _arguments([rows]) is not None else None
