@@ -68,15 +68,26 @@ def report(results):
     return "\n".join(lines)
 
 
+def cell_kernels() -> str:
+    """Which implementation runs the recurrent cells' pointwise maths on the CPU."""
+    from .. import host_kernels
+    why = host_kernels.why_not()
+    return "compiled (kernels/host.cpp)" if why is None else f"NumPy reference ({why})"
+
+
 def main(names=None, as_json=False):
     """Run the named benchmarks (all by default) and print the table (or JSON)."""
     names = names or list(BENCHMARKS)
     results = {}
     for name in names:
         results.update(BENCHMARKS[name]())
-    if _torch() is None and not as_json:
+    if as_json:
+        print(json.dumps({"cpu cell kernels": cell_kernels(), **results}, indent=2))
+        return results
+    if _torch() is None:
         print("(PyTorch is not installed: no side-by-side figures; pip install torch==2.13.0)")
-    print(json.dumps(results, indent=2) if as_json else report(results))
+    print(f"CPU cell kernels: {cell_kernels()}")
+    print(report(results))
     return results
 
 
