@@ -218,6 +218,16 @@ def test_no_compiler_is_named(tmp_path, monkeypatch):
         host_kernels.build(tmp_path)
 
 
+def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the cache "folder" is a file: it cannot be created
+    probe = "from tinygrad_seq import host_kernels; print(host_kernels.why_not())"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env={"PATH": "/usr/bin:/bin",
+                                          "TINYGRAD_SEQ_CACHE": str(blocked / "cache")})
+    assert out.stdout.strip() == "None", out.stderr
+
+
 @pytest.mark.parametrize("env, expect", [({"TINYGRAD_SEQ_HOST_KERNELS": "0"}, "disabled"),
                                          ({"CXX": "no-such-compiler"}, "no C++ compiler")])
 def test_without_kernels_numpy_arrays_use_the_reference(env, expect, tmp_path):

@@ -118,7 +118,12 @@ def library():
         _why = "disabled by TINYGRAD_SEQ_HOST_KERNELS=0"
         return None
     try:
-        lib = ctypes.CDLL(str(build()))
+        try:
+            path = build()
+        except OSError:  # the cache folder cannot be written: build in a temporary one
+            user = getattr(os, "getuid", lambda: "user")()
+            path = build(pathlib.Path(tempfile.gettempdir()) / f"tinygrad_seq-{user}")
+        lib = ctypes.CDLL(str(path))
     except (RuntimeError, OSError) as e:
         _why = str(e)
         if compiler() is not None:  # a compiler that fails is worth telling; none is not
