@@ -86,11 +86,13 @@ TS_HD void gru_backward(T r, T z, T n, T gh_n, T h_prev, T dh, T& d_r, T& d_z, T
 
 // Elman RNN: h = tanh(pre) or relu(pre), and the gradient of pre from h and dh.
 template <typename T>
-TS_HD T rnn_forward(T pre, bool relu) { return relu ? (pre > T(0) ? pre : T(0)) : tanh_(pre); }
+TS_HD T rnn_forward(T pre, bool relu) {
+  return relu ? (pre <= T(0) ? T(0) : pre) : tanh_(pre);  // relu(NaN) is NaN, as in NumPy
+}
 
 template <typename T>
 TS_HD T rnn_backward(T h, T dh, bool relu) {
-  return relu ? (h > T(0) ? dh : T(0)) : dh * (T(1) - h * h);
+  return relu ? dh * T(h > T(0)) : dh * (T(1) - h * h);  // inf * 0 is NaN, as in NumPy
 }
 
 // log-softmax of one row, given its maximum and log(sum(exp(x - max))).

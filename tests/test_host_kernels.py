@@ -176,6 +176,40 @@ def test_calls_the_kernels_do_not_cover_go_to_the_reference():
     np.testing.assert_array_equal(h1, h2)
 
 
+def test_mismatched_or_read_only_arrays_never_reach_the_kernels():
+    """Outputs too narrow, inputs NumPy would broadcast, read-only outputs: the reference
+    answers (broadcasting or raising as NumPy does), nothing is written out of bounds."""
+    rng = np.random.default_rng(1)
+    h = rng.standard_normal((2, 6)).astype(np.float32)
+    with pytest.raises(ValueError):
+        HostCells.rnn_cell_backward(np, h, h, np.zeros((2, 1), np.float32))
+    read_only = np.broadcast_to(np.zeros(6, np.float32), (2, 6))
+    with pytest.raises(ValueError, match="read-only"):
+        HostCells.rnn_cell_backward(np, h, h, read_only)
+    narrow = rng.standard_normal((2, 1)).astype(np.float32)  # broadcast along the row
+    got, ref = np.empty_like(h), np.empty_like(h)
+    HostCells.rnn_cell_forward(np, h, got, rec=narrow)
+    cellmath.rnn_cell_forward(np, h, ref, rec=narrow)
+    np.testing.assert_array_equal(got, ref)
+    c = rng.standard_normal((2, 3)).astype(np.float32)
+    outs = [np.empty((2, 12), np.float32), np.empty_like(c), np.empty_like(c),
+            np.empty((2, 1), np.float32)]  # h too narrow
+    with pytest.raises(ValueError):
+        HostCells.lstm_cell_forward(np, rng.standard_normal((2, 12)).astype(np.float32), c,
+                                    *outs)
+
+
+def test_relu_propagates_nan_and_inf_like_numpy():
+    pre = np.array([[np.nan, 1.0, -1.0, np.inf]], np.float32)
+    dh = np.array([[1.0, np.inf, np.inf, 1.0]], np.float32)
+    for fn, args in (("rnn_cell_forward", (pre,)), ("rnn_cell_backward", (pre, dh))):
+        got, ref = np.empty_like(pre), np.empty_like(pre)
+        with np.errstate(invalid="ignore"):
+            getattr(HostCells, fn)(np, *args, got, True)
+            getattr(cellmath, fn)(np, *args, ref, True)
+        np.testing.assert_array_equal(got, ref)
+
+
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
 @pytest.mark.parametrize("dtype", [ts.float32, ts.float64])
 def test_layers_agree_with_the_reference(kind, dtype, monkeypatch):

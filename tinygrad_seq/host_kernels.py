@@ -61,7 +61,9 @@ def _flag_sets():
     if platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64") and \
             platform.libc_ver()[0] == "glibc":
         # 512-bit vectors where the CPU has them: libmvec's AVX-512 tanh is twice its AVX2 one
-        sets.insert(0, native + ["-mprefer-vector-width=512", "-DTS_VECTOR_MATH", "-lmvec"])
+        # --no-undefined: a glibc older than 2.35 lacks the vector tanh; fail here, not at load
+        sets.insert(0, native + ["-mprefer-vector-width=512", "-DTS_VECTOR_MATH", "-lmvec",
+                                 "-Wl,--no-undefined"])
     return sets
 
 
@@ -162,23 +164,27 @@ def _pointer(a) -> int:
         return a.ctypes.data
 
 
-def _arguments(arrays):
+def _arguments(arrays, widths, writes):
     """(pointer, row stride in elements) for each array (None: a null pointer), or None when
-    the kernels do not take these arrays: they take 2-D NumPy arrays of one float dtype, with
-    contiguous rows and the same number of rows."""
+    the kernels do not take these arrays. They take 2-D NumPy arrays of one float dtype, with
+    contiguous rows, the same number of rows and exactly ``widths`` columns; the arrays at the
+    indices ``writes`` must be writeable. Anything else goes to the NumPy reference, which
+    broadcasts or raises as NumPy does."""
     first = arrays[0]
     if type(first) is not numpy.ndarray or first.ndim != 2 or first.dtype not in _SUFFIX:
         return None
     dtype, rows, item = first.dtype, first.shape[0], first.itemsize
     args = []
-    for a in arrays:
+    for i, (a, width) in enumerate(zip(arrays, widths)):
         if a is None:
             args += (None, 0)
             continue
-        if type(a) is not numpy.ndarray or a.ndim != 2 or a.dtype != dtype or a.shape[0] != rows:
+        if type(a) is not numpy.ndarray or a.ndim != 2 or a.dtype != dtype or \
+                a.shape != (rows, width):
             return None
         along, across = a.strides
-        if (across != item and a.shape[1] > 1) or along % item:
+        if (across != item and width > 1) or along % item or \
+                (i in writes and not a.flags.writeable):
             return None
         args += (_pointer(a), along // item)
     return args
@@ -200,8 +206,10 @@ class HostCells:
 
     @staticmethod
     def lstm_cell_forward(xp, gates, c, act, c_new, tc, h, rec=None):
-        args = _arguments([act, rec, c, c_new, tc, h])
-        if args is None or gates.shape != act.shape or act.shape[1] != 4 * c.shape[1]:
+        n = c.shape[-1]
+        args = _arguments([act, rec, c, c_new, tc, h], [4 * n, 4 * n, n, n, n, n],
+                          (0, 3, 4, 5))
+        if args is None or gates.shape != act.shape:
             return cellmath.lstm_cell_forward(xp, gates, c, act, c_new, tc, h, rec)
         if gates is not act and not _same(gates, act):  # the kernel works in place
             numpy.copyto(act, gates)
@@ -209,44 +217,51 @@ class HostCells:
 
     @staticmethod
     def lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c):
+        n = c.shape[-1]
         dh = numpy.zeros_like(c) if dh is None else dh
         dc = numpy.zeros_like(c) if dc is None else dc
-        args = _arguments([act, c, tc, dh, dc, d_gates, d_c])
-        if args is None or act.shape[1] != 4 * c.shape[1] or d_gates.shape != act.shape:
+        args = _arguments([act, c, tc, dh, dc, d_gates, d_c], [4 * n, n, n, n, n, 4 * n, n],
+                          (5, 6))
+        if args is None:
             return cellmath.lstm_cell_backward(xp, act, c, tc, dh, dc, d_gates, d_c)
         _run("lstm_backward", act.dtype, args, *c.shape)
 
     @staticmethod
     def gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new):
         m = h.shape[-1]
-        if _arguments([gi, gh, h, rz, n_out, h_new]) is None or gi.shape[1] != 3 * m or \
-                gh.shape != gi.shape:
+        if _arguments([gi, gh, h, rz, n_out, h_new], [3 * m, 3 * m, m, 2 * m, m, m],
+                      (3, 4, 5)) is None:
             return cellmath.gru_cell_forward(xp, gi, gh, h, rz, n_out, h_new)
         # the kernel writes r, z, n over gi: in place when rz and n_out are gi's own blocks
         in_place = _same(rz, gi[:, :2 * m]) and _same(n_out, gi[:, 2 * m:])
         work = gi if in_place else gi.copy()
-        _run("gru_forward", h.dtype, _arguments([work, gh, h, h_new]), *h.shape)
+        _run("gru_forward", h.dtype, _arguments([work, gh, h, h_new], [3 * m, 3 * m, m, m],
+                                                (0, 3)), *h.shape)
         if not in_place:
             rz[...], n_out[...] = work[:, :2 * m], work[:, 2 * m:]
 
     @staticmethod
     def gru_cell_backward(xp, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h):
-        args = _arguments([rz, n, ghn, h, dh_new, d_gi, d_gh, d_h])
-        if args is None or d_gi.shape[1] != 3 * h.shape[1] or rz.shape[1] != 2 * h.shape[1]:
+        m = h.shape[-1]
+        args = _arguments([rz, n, ghn, h, dh_new, d_gi, d_gh, d_h],
+                          [2 * m, m, m, m, m, 3 * m, 3 * m, m], (5, 6, 7))
+        if args is None:
             return cellmath.gru_cell_backward(xp, rz, n, ghn, h, dh_new, d_gi, d_gh, d_h)
         _run("gru_backward", h.dtype, args, *h.shape)
 
     @staticmethod
     def rnn_cell_forward(xp, pre, h, relu=False, rec=None):
-        args = _arguments([pre, rec, h])
-        if args is None or pre.shape != h.shape:
+        n = h.shape[-1]
+        args = _arguments([pre, rec, h], [n, n, n], (2,))
+        if args is None:
             return cellmath.rnn_cell_forward(xp, pre, h, relu, rec)
         _run("rnn_forward", h.dtype, args, *h.shape, int(relu))
 
     @staticmethod
     def rnn_cell_backward(xp, h, dh, d_pre, relu=False):
-        args = _arguments([h, dh, d_pre])
-        if args is None or dh.shape != h.shape:
+        n = h.shape[-1]
+        args = _arguments([h, dh, d_pre], [n, n, n], (2,))
+        if args is None:
             return cellmath.rnn_cell_backward(xp, h, dh, d_pre, relu)
         _run("rnn_backward", h.dtype, args, *h.shape, int(relu))
 
@@ -256,7 +271,9 @@ class HostCells:
         if rows is None:
             return cellmath.log_softmax(xp, x, axis)
         out = numpy.empty_like(rows)
-        _run("log_softmax", rows.dtype, _arguments([rows, out]), *rows.shape)
+        width = rows.shape[1]
+        _run("log_softmax", rows.dtype, _arguments([rows, out], [width, width], (1,)),
+             *rows.shape)
         return out.reshape(x.shape)
 
     @staticmethod
@@ -265,7 +282,7 @@ class HostCells:
         if g_rows is None or out_rows is None:
             return cellmath.log_softmax_backward(xp, g, out, axis)
         dx = numpy.empty_like(g_rows)
-        args = _arguments([g_rows, out_rows, dx])
+        args = _arguments([g_rows, out_rows, dx], [dx.shape[1]] * 3, (2,))
         if args is None:
             return cellmath.log_softmax_backward(xp, g, out, axis)
         _run("log_softmax_grad", dx.dtype, args, *dx.shape)
@@ -278,4 +295,4 @@ def _rows(x, axis):
     if axis not in (-1, x.ndim - 1) or x.ndim == 0 or x.size == 0:
         return None
     rows = numpy.ascontiguousarray(x).reshape(-1, x.shape[-1])
-    return rows if _arguments([rows]) is not None else None
+    return rows if _arguments([rows], [rows.shape[1]], ()) is not None else None

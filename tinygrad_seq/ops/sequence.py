@@ -58,11 +58,11 @@ class _Sequence(Function):
         """The part of the state's gradient that skips a padded step's cell."""
         return None if self.keep is None else d_state * ~self.keep[t]
 
-    def states(self, first, steps):
+    def states(self, first, steps, dtype):
         """One (T + 1, B, H) buffer seen two ways: (after, before), where after[t] is the
         state after step t and before[t] the state step t started from; ``first`` fills the
         slot the first step run reads. The backward gets the previous states without a copy."""
-        buf = self.xp.empty((steps + 1, *first.shape), dtype=first.dtype)
+        buf = self.xp.empty((steps + 1, *first.shape), dtype=dtype)
         if self.reverse:
             buf[steps] = first
             return buf[:-1], buf[1:]
@@ -101,7 +101,7 @@ class LSTMSequence(_Sequence):
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         # the projections become the gate pre-activations, then, in place, their activations
         gates = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
-        (hs, h_prev), (cs, c_prev) = self.states(h0, steps), self.states(c0, steps)
+        (hs, h_prev), (cs, c_prev) = (self.states(s, steps, x.dtype) for s in (h0, c0))
         tc = xp.empty((steps, batch, hidden), dtype=x.dtype)
         # with lengths, the cell writes the outputs, and the carried states go to hs and cs
         h_new, c_new = (hs, cs) if keep is None else (xp.empty_like(hs), xp.empty_like(cs))
@@ -154,7 +154,7 @@ class GRUSequence(_Sequence):
         gh = xp.empty_like(gi)
         # the gates r, z and the candidate n are written over the projections, in place
         rz, n = gi[:, :, :2 * hidden], gi[:, :, 2 * hidden:]
-        hs, h_prev = self.states(h0, steps)
+        hs, h_prev = self.states(h0, steps, x.dtype)
         h_new = hs if keep is None else xp.empty_like(hs)
         w_hh_t = _c_order(w_hh.T, steps)
         h = h0
@@ -202,7 +202,7 @@ class RNNSequence(_Sequence):
         self.reverse, self.keep, self.has_bias, self.relu = reverse, keep, b_ih is not None, relu
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         pre = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
-        hs, h_prev = self.states(h0, steps)
+        hs, h_prev = self.states(h0, steps, x.dtype)
         h_new = hs if keep is None else xp.empty_like(hs)
         tmp, w_hh_t = xp.empty((batch, hidden), dtype=x.dtype), _c_order(w_hh.T, steps)
         h = h0
