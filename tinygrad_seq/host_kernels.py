@@ -36,7 +36,7 @@ from . import kernels
 from .ops import cellmath
 
 SOURCE = "host.cpp"
-_SUFFIX = {numpy.dtype(numpy.float32): "f32", numpy.dtype(numpy.float64): "f64"}
+_SUFFIX = kernels._SUFFIX  # the same dtype suffixes as the CUDA entry points
 _INT, _PTR, _STRIDE = ctypes.c_int, ctypes.c_void_p, ctypes.c_int64
 # entry point: how many (pointer, row stride) pairs, then how many ints (kernels/host.cpp)
 _SIGNATURES = {"lstm_forward": (6, 2), "lstm_backward": (7, 2), "gru_forward": (4, 2),
@@ -93,10 +93,9 @@ def build(folder: pathlib.Path | None = None) -> pathlib.Path:
     source = kernels.source(SOURCE)  # the shared header inlined: no include path needed
     folder = pathlib.Path(folder or cache_dir())
     folder.mkdir(parents=True, exist_ok=True)
-    errors = []
+    errors, identity = [], [source, cxx, str(os.stat(cxx).st_mtime), _cpu_features()]
     for flags in _flag_sets():
-        key = hashlib.sha256("\n".join([source, cxx, str(os.stat(cxx).st_mtime), *flags,
-                                        _cpu_features()]).encode()).hexdigest()[:16]
+        key = hashlib.sha256("\n".join(identity + flags).encode()).hexdigest()[:16]
         target = folder / f"host_kernels_{key}.so"
         if target.is_file():
             return target
