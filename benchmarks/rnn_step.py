@@ -4,7 +4,7 @@
     python benchmarks/rnn_step.py
 """
 
-from tinygrad_seq.bench import main
+from tinygrad_seq.app.bench import main
 
 if __name__ == "__main__":
     main(["rnn-step"])

@@ -3,7 +3,7 @@
     python benchmarks/tiny_ops.py          # prints the table and the ratio
 """
 
-from tinygrad_seq.bench import main
+from tinygrad_seq.app.bench import main
 
 if __name__ == "__main__":
     main(["tiny-ops"])

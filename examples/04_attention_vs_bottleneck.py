@@ -9,7 +9,7 @@ attention each output step looks back at all encoder outputs.
 
 import argparse
 
-from tinygrad_seq.training import train_task
+from tinygrad_seq.app.training import train_task
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -32,4 +32,4 @@ def cuda():
     if reason is not None:
         pytest.skip(reason)
     from tinygrad_seq import backend
-    return backend._load_cupy()
+    return backend.load_cupy()

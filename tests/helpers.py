@@ -1,12 +1,42 @@
-"""Shared test helpers: hypothesis strategies for shapes and float64 inputs."""
+"""Shared test helpers: PyTorch as the oracle, hypothesis strategies for shapes and float64
+inputs."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_seq as ts
+
+TORCH_MISSING = ("PyTorch is not installed; it is the oracle of the parity tests "
+                 "(pip install torch==2.13.0, a CPU build)")
+
+
+class Oracle:
+    """A module of PyTorch, imported at its first use inside a test: without PyTorch that test
+    skips, saying why, and every test that does not touch it still runs. Use it as the module:
+    ``torch.tensor(...)``, ``TF.cross_entropy(...)``."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        try:
+            module = importlib.import_module(self._name)
+        except ImportError:
+            pytest.skip(TORCH_MISSING)
+        return getattr(module, attr)
+
+    def __repr__(self):
+        return f"<oracle {self._name}>"
+
+
+torch = Oracle("torch")
+TF = Oracle("torch.nn.functional")
 
 # small shapes keep finite differences cheap; size-1 axes exercise broadcasting
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as ts
 from tinygrad_seq.autograd import ShapeError
-from tinygrad_seq.nn.attention import AdditiveAttention, LuongAttention, MultiheadAttention
+from tinygrad_seq.nn import AdditiveAttention, LuongAttention, MultiheadAttention
 from tinygrad_seq.nn.attention import scaled_dot_product_attention as sdpa
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}

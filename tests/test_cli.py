@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import tinygrad_seq as ts
-from tinygrad_seq.cli import main
+from tinygrad_seq.app.cli import main
 
 
 def test_train_runs_end_to_end_and_saves(tmp_path, capsys):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import types
 
 import numpy as np
 import pytest
 
 import tinygrad_seq as ts
-from tinygrad_seq import autograd
+from tinygrad_seq import backend
 
 
 def test_matmul_inner_sizes():
@@ -138,13 +139,17 @@ def test_cuda_without_cupy_says_how_to_install():
         ts.zeros(2).to("cuda")
 
 
-def test_mixed_devices_name_both():
-    class Stub:  # stands in for tensors on two devices; the real check needs a GPU
-        def __init__(self, device):
-            self.device = device
+def test_mixed_devices_name_both(monkeypatch):
+    class FakeGpuArray:  # stands in for a CuPy array on GPU 0; the real check needs a GPU
+        device = types.SimpleNamespace(id=0)
 
+    class FakeCupy:  # what backend.py knows of CuPy once it is loaded: its array type
+        ndarray = FakeGpuArray
+
+    monkeypatch.setattr(backend, "_cupy", FakeCupy)
+    inputs = [ts.ones(2), types.SimpleNamespace(data=FakeGpuArray())]
     with pytest.raises(RuntimeError, match="add: inputs are on different devices, cpu and cuda:0"):
-        autograd._check_same_device("add", [Stub("cpu"), Stub("cuda:0")])
+        backend.common_module("add", inputs)
 
 
 def test_tensor_from_ragged_list():

@@ -7,13 +7,11 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import TF, torch
 
 import tinygrad_seq as ts
 from tinygrad_seq.autograd import ShapeError
 from tinygrad_seq.nn import functional as F
-
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
 
 RTOL, ATOL = 1e-10, 1e-12
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tinygrad_seq as ts
 from tinygrad_seq import nn, ops
-from tinygrad_seq.nn.cells import lstm_step
+from tinygrad_seq.nn.recurrent.lstm import lstm_step
 
 
 def leaf(shape, rng):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import torch
 
 import tinygrad_seq as ts
 from tinygrad_seq import nn
@@ -113,7 +114,6 @@ def test_parameter_requires_grad():
     assert p.requires_grad and p.is_leaf and "Parameter containing" in repr(p)
 
 
-torch = pytest.importorskip("torch")
 
 
 @pytest.mark.parametrize("make", [

@@ -12,12 +12,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers import torch
 
 import tinygrad_seq as ts
-from tinygrad_seq import lr_scheduler, optim
+from tinygrad_seq import optim
 from tinygrad_seq.nn import utils as nn_utils
-
-torch = pytest.importorskip("torch")
+from tinygrad_seq.optim import lr_scheduler
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
 SHAPES = [(3, 4), (4,)]

@@ -11,11 +11,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import TF, torch
 
 import tinygrad_seq as ts
-
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
 LOOSE = {"rtol": 1e-5, "atol": 1e-6}  # float32
@@ -286,14 +284,14 @@ def test_embedding(padding_idx):
     def fn(lib, w):
         if lib is ts:
             return ts.embedding(TOKENS, w, padding_idx=padding_idx)
-        return F.embedding(torch.tensor(TOKENS), w, padding_idx=padding_idx)
+        return TF.embedding(torch.tensor(TOKENS), w, padding_idx=padding_idx)
     check(fn, r(5, 3))
 
 
 @pytest.mark.parametrize("p, training", [(0.0, True), (0.5, False), (0.9, False)])
 def test_dropout_identity(p, training):
     def fn(lib, x):
-        d = ts.dropout if lib is ts else F.dropout
+        d = ts.dropout if lib is ts else TF.dropout
         return d(x, p=p, training=training) * 2
     check(fn, A)
 

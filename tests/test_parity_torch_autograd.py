@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import torch
 from test_parity_torch import TIGHT, A, B, P
 
 import tinygrad_seq as ts
-
-torch = pytest.importorskip("torch")
-
 
 # ---- second order -----------------------------------------------------------------------------
 

@@ -138,7 +138,7 @@ def test_construction_errors(kwargs, match):
 
 
 def test_variants_only_for_lstm():
-    with pytest.raises(ValueError, match="LSTM variants"):
+    with pytest.raises(TypeError, match="GRU: unknown option 'peephole'"):
         nn.GRU(3, 4, peephole=True)
 
 

@@ -7,11 +7,10 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import torch
 
 import tinygrad_seq as ts
 from tinygrad_seq import nn
-
-torch = pytest.importorskip("torch")
 
 KINDS = [("RNN", "tanh"), ("RNN", "relu"), ("LSTM", None), ("GRU", None)]
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=2e-4, atol=2e-5)}

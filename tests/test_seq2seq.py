@@ -137,7 +137,7 @@ def test_errors():
 
 
 def test_short_reversal_is_learned_and_attention_helps_the_longest():
-    from tinygrad_seq.training import train_task
+    from tinygrad_seq.app.training import train_task
     options = {"min_len": 3, "max_len": 5}
     kw = dict(steps=250, hidden_size=32, embed_size=16, heldout=200, lr=1e-2,
               task_options=options)

@@ -94,14 +94,17 @@ def test_str_and_pathlib_paths_and_no_added_suffix(tmp_path):
     assert_same(load(str(tmp_path / "ckpt")), {"a": ts.ones(2)})
 
 
-def test_gpu_like_arrays_are_copied_to_host(tmp_path):
+def test_gpu_like_arrays_are_copied_to_host(tmp_path, monkeypatch):
     class FakeCupyArray:  # stands in for cupy.ndarray: only .get() is used
-        __module__ = "cupy._core.core"
-
         def get(self):
             return np.arange(4.0)
 
+    class FakeCupy:  # what backend.py knows of CuPy once it is loaded: its array type
+        ndarray = FakeCupyArray
+
+    monkeypatch.setattr(ts.backend, "_cupy", FakeCupy)
     save({"x": FakeCupyArray()}, tmp_path / "gpu.npz")
+    monkeypatch.undo()
     assert_same(load(tmp_path / "gpu.npz"), {"x": np.arange(4.0)})
 
 

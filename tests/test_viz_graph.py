@@ -11,12 +11,9 @@ import pytest
 
 import tinygrad_seq as ts
 from tinygrad_seq import nn
-
-graphviz = pytest.importorskip("graphviz")
-
-from tinygrad_seq.viz import graph as G  # noqa: E402  (after the importorskip)
-from tinygrad_seq.viz.dot import draw, render  # noqa: E402
-from tinygrad_seq.viz.rolled import draw_rolled  # noqa: E402
+from tinygrad_seq.viz import graph as G
+from tinygrad_seq.viz.dot import draw, render
+from tinygrad_seq.viz.rolled import draw_rolled
 
 NODE = re.compile(r"^\s*(\w+) \[label=", re.M)
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.M)

@@ -2,23 +2,78 @@
 
 ``import tinygrad_seq as ts``; then ``ts.tensor``, ``ts.randn``, ``x.backward()`` and friends
 work as in PyTorch. docs/autograd.md explains how the engine records the graph and runs backward.
+
+The layers, each importing only those before it:
+    backend     numpy or cupy, devices              (backend.py, cuda.py: ``ts.cuda``)
+    autograd    graph nodes, the backward pass     (autograd/)
+    kernels     the cells' pointwise maths          (kernels/: reference, CPU, CUDA)
+    ops         the primitives                      (ops/)
+    tensor      Tensor, factories, free functions   (tensor/), with gradcheck.py, serialization.py
+    nn, optim   modules, cell kinds, optimizers     (nn/, optim/)
+    data, viz   corpora and tasks; drawings         (data/, viz/: reads graphs, never changes them)
+    app         the ``tinygrad-seq`` command        (app/: cli, training, bench)
+``python -m tinygrad_seq.dev.imports`` checks that no module imports back up this list.
 """
 
-from . import autograd  # noqa: I001  (first: tensor.py builds on autograd.Function)
-from .autograd import (ShapeError, enable_grad, grad, graph_tags, is_grad_enabled, no_grad,
-                       set_grad_enabled)
+from . import autograd, cuda, nn, optim
+from .autograd import (
+    ShapeError,
+    enable_grad,
+    grad,
+    graph_tags,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .backend import default_device, manual_seed, set_default_device
-from .creation import (arange, bool_, empty, eye, float32, float64, full, full_like, int32,
-                       int64, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       tensor, zeros, zeros_like)
-from .functions import (abs, cat, chunk, clamp, clip, dropout, embedding, exp, log,
-                        log_softmax, matmul, maximum, minimum, relu, sigmoid, softmax, split,
-                        sqrt, stack, tanh, where)
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
-
-from . import cuda, nn, optim  # noqa: E402,I001  (build on everything above)
+from .tensor.creation import (
+    arange,
+    bool_,
+    empty,
+    eye,
+    float32,
+    float64,
+    full,
+    full_like,
+    int32,
+    int64,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .tensor.functions import (
+    abs,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    dropout,
+    embedding,
+    exp,
+    log,
+    log_softmax,
+    matmul,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    softmax,
+    split,
+    sqrt,
+    stack,
+    tanh,
+    where,
+)
 
 __version__ = "0.1.0"
 

@@ -1,8 +1,11 @@
-"""The array backend seam: which module (``xp``) does the array work for a tensor.
+"""The array backend: which module (``xp``, numpy or cupy) does the array work, and on which
+device. It is the one place that knows there is more than one kind of array.
 
 Op bodies never ask "is this cupy?"; they call ``xp.tanh(...)`` on the module that owns their
-arrays (Chainer's ``get_array_module``). NumPy is the only backend today. CuPy is imported the
-first time a user asks for ``"cuda"``, never at import time.
+arrays (Chainer's ``get_array_module``). Everything else that must tell the backends apart asks
+here: ``get_array_module`` (which module), ``to_numpy`` (a host copy), ``is_array``, devices and
+moving arrays between them. CuPy is imported the first time a user asks for ``"cuda"``, never
+at import time; a new backend costs this module plus one kernels file (kernels/).
 """
 
 from __future__ import annotations
@@ -17,11 +20,46 @@ GPU_INSTALL_HINT = (
 )
 
 
+# ---- which module -----------------------------------------------------------------------------
+
+
 def get_array_module(array):
     """numpy, or cupy for a cupy array."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
     return numpy
+
+
+def common_module(op: str, tensors):
+    """The module of an op's input arrays (``tensors`` have ``.data``); inputs on different
+    devices are an error that names the op and both devices. This runs for every op of every
+    time step, so the case with no GPU loaded returns at once."""
+    if _cupy is None:  # no array can live on a GPU before CuPy is loaded
+        return numpy
+    devices = {device_of(t.data) for t in tensors}
+    if len(devices) > 1:
+        a, b = sorted(devices)
+        raise RuntimeError(f"{op}: inputs are on different devices, {a} and {b}; move them "
+                           f"to one device with .to(device)")
+    return get_array_module(tensors[0].data)
+
+
+def is_array(value) -> bool:
+    """Whether ``value`` is an array of some backend (not a list, scalar or tensor)."""
+    return isinstance(value, numpy.ndarray) or get_array_module(value) is not numpy
+
+
+def to_numpy(array):
+    """A NumPy array for ``array``: the array itself when it is one, a host copy of a GPU array,
+    else whatever ``numpy.asarray`` makes of it (lists, scalars, other libraries' arrays)."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    if get_array_module(array) is not numpy:
+        return array.get()
+    return numpy.asarray(array)
+
+
+# ---- devices ----------------------------------------------------------------------------------
 
 
 def parse_device(device) -> str:
@@ -42,15 +80,14 @@ def module_for(device: str):
     a machine without a usable GPU gets an error that says which part is missing."""
     if device == "cpu":
         return numpy
-    cupy = _load_cupy()
-    from .cuda import why_not
-    problem = why_not()
+    problem = gpu_problem()
     if problem is not None:
         raise RuntimeError(f"device {device!r}: {problem}")
-    return cupy
+    return _cupy
 
 
-def _load_cupy():
+def load_cupy():
+    """The cupy module, imported on first use; RuntimeError with the install hint without it."""
     global _cupy
     if _cupy is None:
         try:
@@ -62,6 +99,20 @@ def _load_cupy():
         if _seed is not None:  # manual_seed ran before CuPy was loaded
             cupy.random.seed(_seed)
     return _cupy
+
+
+def gpu_problem() -> str | None:
+    """None when a CUDA device can be used, else what is missing and how to fix it (never
+    raises; ``ts.cuda.why_not``)."""
+    try:
+        cupy = load_cupy()
+    except RuntimeError as e:
+        return str(e)
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # noqa: BLE001  (CuPy raises several kinds when no driver is found)
+        return f"CuPy is installed but found no usable CUDA device or driver: {e}"
+    return None if count > 0 else "CuPy is installed but there is no CUDA device"
 
 
 def device_of(array) -> str:
@@ -76,8 +127,8 @@ def to_device(array, device: str):
     if device_of(array) == device:
         return array
     if device == "cpu":
-        return array.get()
-    cupy = _load_cupy()
+        return to_numpy(array)
+    cupy = load_cupy()
     with cupy.cuda.Device(int(device.split(":")[1])):
         return cupy.asarray(array)
 

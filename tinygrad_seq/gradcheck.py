@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy
 
+from . import backend
 from .autograd import grad
 from .tensor import Tensor
 
@@ -55,7 +56,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     for k, i in enumerate(wrt):
         x = inputs[i].data
         a = analytic[k].data if analytic[k] is not None else x * 0
-        a = numpy.asarray(a.get() if hasattr(a, "get") else a).reshape(x.shape)
+        a = backend.to_numpy(a).reshape(x.shape)
         num = _numerical(lambda: scalar(False), x, eps)
         excess = numpy.abs(a - num) - (atol + rtol * numpy.abs(num))
         if excess.size and excess.max() > worst[0]:

@@ -27,6 +27,7 @@ import tempfile
 
 import numpy
 
+from . import backend
 from .tensor import Tensor
 
 HEADER = "__tinygrad_seq__"
@@ -41,13 +42,6 @@ class CheckpointError(ValueError):
 # ---- encoding ---------------------------------------------------------------------------------
 
 
-def _host(array):
-    """A NumPy copy of a NumPy or CuPy array (CuPy arrays are copied to the host)."""
-    if not isinstance(array, numpy.ndarray) and hasattr(array, "get"):
-        array = array.get()
-    return numpy.asarray(array)
-
-
 class _Encoder:
     """Turns a structure into JSON-able nodes, collecting arrays in ``self.arrays``. Recursive:
     checkpoints are a few levels deep, unlike autograd graphs (which are walked with loops)."""
@@ -57,7 +51,7 @@ class _Encoder:
         self.active = set()  # ids of the containers being encoded, to catch cycles
 
     def array(self, a, where):
-        a = _host(a)
+        a = backend.to_numpy(a)  # a GPU array is copied to the host
         if a.dtype.hasobject:
             raise TypeError(f"save: the array at {where} has dtype object, which cannot be "
                             f"stored without pickle")
@@ -76,7 +70,7 @@ class _Encoder:
         if isinstance(obj, Tensor):
             return {"$": "tensor", "key": self.array(obj.data, where),
                     "requires_grad": bool(obj.requires_grad)}
-        if isinstance(obj, numpy.ndarray) or type(obj).__module__.startswith("cupy"):
+        if backend.is_array(obj):
             return {"$": "array", "key": self.array(obj, where)}
         if not isinstance(obj, (dict, list, tuple)):
             raise TypeError(f"save: cannot serialise an object of type {type(obj).__name__} at "

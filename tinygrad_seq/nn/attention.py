@@ -1,6 +1,6 @@
 """Attention: scaled dot-product attention (Vaswani et al. 2017) and PyTorch's
-MultiheadAttention, plus the two classic seq2seq scores, additive (Bahdanau et al. 2014) and
-multiplicative (Luong et al. 2015).
+MultiheadAttention. The two classic seq2seq scores, additive (Bahdanau et al. 2014) and
+multiplicative (Luong et al. 2015), build on the helpers here, in decoder_attention.py.
 
 Everything is composed from Tensor ops (MatMul, Softmax, Where, Add, Tanh, reshapes): no
 primitive of its own, so autograd derives every gradient (second derivatives included). Masks
@@ -17,10 +17,9 @@ import math
 
 import numpy
 
-from .. import creation
 from ..autograd import ShapeError
-from ..functions import dropout
-from ..tensor import Tensor
+from ..tensor import Tensor, creation
+from ..tensor.functions import dropout
 from . import init
 from .layers import Linear
 from .module import Module, Parameter
@@ -299,6 +298,3 @@ class MultiheadAttention(Module):
     def extra_repr(self):
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
                 f"batch_first={self.batch_first}")
-
-
-from .decoder_attention import AdditiveAttention, LuongAttention  # noqa: E402,F401

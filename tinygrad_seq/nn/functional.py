@@ -16,9 +16,8 @@ import warnings
 
 import numpy
 
-from .. import functions
 from ..autograd import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, functions
 from .attention import scaled_dot_product_attention  # noqa: F401  (PyTorch's place for it)
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from .. import creation
 from ..autograd import ShapeError
-from ..functions import dropout, embedding, padding_index
+from ..tensor import creation
+from ..tensor.functions import dropout, embedding, padding_index
 from . import init
 from .module import Module, Parameter
 

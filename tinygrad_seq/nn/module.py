@@ -158,9 +158,8 @@ class Module:
                 continue
             p = own[name]
             arr = value.data if isinstance(value, Tensor) else value
-            if hasattr(arr, "get") and p.xp is numpy:
-                arr = arr.get()  # a CuPy array arriving on the CPU
-            arr = p.xp.asarray(arr)
+            arr = backend.to_device(arr, p.device) if backend.is_array(arr) else \
+                p.xp.asarray(arr)  # a list, or another library's array
             if tuple(arr.shape) != tuple(p.shape):
                 raise ShapeError(f"load_state_dict for {type(self).__name__}: key '{name}' has "
                                  f"shape {tuple(arr.shape)} in the checkpoint but "

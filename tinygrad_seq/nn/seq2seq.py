@@ -18,26 +18,26 @@ import math
 import numpy
 
 from ..autograd import ShapeError, graph_tags
-from ..functions import cat, stack
 from ..tensor import Tensor
+from ..tensor.functions import cat, stack
 from .decoder_attention import AdditiveAttention, LuongAttention
 from .layers import Embedding, Linear
 from .module import Module
-from .rnn import GRU, LSTM, RNN
+from .recurrent import KINDS
 
 PAD, BOS, EOS = 0, 1, 2
-CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 ATTENTION = ("additive", "dot", "general", "concat")
 
 
 def _cell(name):
-    if name not in CELLS:
-        raise ValueError(f"unknown cell {name!r}; choose from {', '.join(CELLS)}")
-    return CELLS[name]
+    """The sequence layer of the cell kind ``name`` (nn/recurrent: rnn, lstm, gru, ...)."""
+    if name not in KINDS:
+        raise ValueError(f"unknown cell {name!r}; choose from {', '.join(KINDS)}")
+    return KINDS[name].layer
 
 
 class Encoder(Module):
-    """Embedding + RNN/LSTM/GRU over the source, batch first.
+    """Embedding + a recurrent layer (any cell kind) over the source, batch first.
 
     forward(src (B, S) ids, lengths (B,)) -> outputs (B, S, D*H), final state (L*D, B, H)
     (an (h, c) pair for LSTM). Padded positions get zero outputs and do not touch the state.
@@ -61,7 +61,8 @@ class Encoder(Module):
 
 
 class Decoder(Module):
-    """Embedding + RNN/LSTM/GRU, one step at a time, with optional attention.
+    """Embedding + a recurrent layer (any cell kind), one step at a time, with optional
+    attention.
 
     step(tokens (B,), state, memory, memory_mask, feed) -> logits (B, V), state, feed,
     attention weights (B, S) or None. ``memory`` are the encoder outputs (B, S, C),

@@ -1,16 +1,18 @@
 """The primitive ops: one small class each.
 
 The classes live in elementwise.py, reduce.py, movement.py, fused.py (one recurrent step)
-and sequence.py (a whole recurrent sequence); cellmath.py holds the cells' pointwise maths.
+and sequence.py (a whole recurrent sequence); the cells' pointwise maths is the kernel layer's
+(the ``kernels`` package: one interface, a reference and compiled implementations).
 ``forward`` works on raw backend arrays (``self.xp`` is numpy or cupy) and may keep what
 ``backward`` needs in ``self.saved``. ``backward`` receives the output gradient as a Tensor and
 returns one gradient per input, written with Tensor operations so that the same formula serves
 first and (with ``create_graph=True``) second derivatives. Broadcast inputs get gradients of the
-broadcast shape; the engine sums them back (autograd._fit), so no op undoes broadcasting itself.
+broadcast shape; the engine sums them back (autograd/engine.py, ``_fit``), so no op undoes
+broadcasting itself.
 
 Everything else (mean, var, std, stack, chunk, masked_fill, dropout, ...) is composed from
-these in tensor_math.py, tensor_shape.py and functions.py; docs/primitives.md lists them and
-says why each one is a primitive.
+these in the tensor package (maths.py, shape.py, functions.py) and in nn; docs/primitives.md
+lists them and says why each one is a primitive.
 """
 
 from .elementwise import (

@@ -1,9 +1,10 @@
 """Fused recurrent-cell primitives: the whole pointwise part of one LSTM or GRU step as one
-graph node, with a hand-written backward (the maths is in cellmath.py).
+graph node, with a hand-written backward (the maths is the kernel layer's: kernels/).
 
 A composed LSTM step's pointwise part is ten nodes (chunk, three sigmoids, two tanh, products,
-a sum); the fused op is one. The composed cells in nn/cells.py stay for drawing graphs gate
-by gate and for checking these (tests/test_fused.py). Whole sequences use sequence.py instead.
+a sum); the fused op is one. The composed steps of the cell kinds (nn/recurrent/) stay for
+drawing graphs gate by gate and for checking these (tests/test_fused.py). Whole sequences use
+sequence.py instead.
 """
 
 from __future__ import annotations

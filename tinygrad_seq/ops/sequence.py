@@ -1,7 +1,7 @@
 """Whole-sequence recurrent primitives: one graph node for one direction of one layer.
 
 Forward: the input projections of all T steps are one GEMM; each step then does only
-h W_hh^T (into a preallocated buffer) and the pointwise cell (cellmath.py) writing into
+h W_hh^T (into a preallocated buffer) and the pointwise cell (kernels/) writing into
 preallocated (T, B, .) buffers. Backward is hand-written BPTT: per step the pointwise backward
 and dh W_hh; then the weight gradients of all steps are two large GEMMs
 (dG^T X and dG^T H_prev) and the input gradient one more (dG W_ih).

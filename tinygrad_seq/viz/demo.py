@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import numpy
 
-from .. import nn
 from ..backend import manual_seed
-from ..creation import randn
+from ..nn.recurrent import KINDS
 from ..nn.seq2seq import BOS, Seq2Seq
 from ..tensor import Tensor
+from ..tensor.creation import randn
 
 
 def demo_model(kind="lstm", steps=4, layers=1, bidirectional=False, hidden=8, seed=0):
-    """(model, loss) for a tiny model run over ``steps`` steps with every step recorded
-    (``unroll=True``); the loss is the sum of the last step's outputs."""
+    """(model, loss) for a tiny model (a cell kind's layer, or "seq2seq") run over ``steps``
+    steps with every step recorded (``unroll=True``); the loss is the sum of the last step's
+    outputs."""
     if steps < 1 or layers < 1 or hidden < 1:
         raise ValueError(f"demo_model: steps, layers and hidden must be at least 1, got "
                          f"{steps}, {layers}, {hidden}")
@@ -29,9 +30,10 @@ def demo_model(kind="lstm", steps=4, layers=1, bidirectional=False, hidden=8, se
         tgt = Tensor(numpy.concatenate([[[BOS]], rng.integers(4, 10, (1, steps - 1))], 1))
         logits, _ = model(src, None, tgt)
         return model, logits.sum()
-    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}.get(kind)
-    if layer is None:
-        raise ValueError(f"demo_model: unknown model {kind!r}; choose rnn, lstm, gru or seq2seq")
-    model = layer(hidden, hidden, num_layers=layers, bidirectional=bidirectional, unroll=True)
+    if kind not in KINDS:
+        raise ValueError(f"demo_model: unknown model {kind!r}; choose "
+                         f"{', '.join(KINDS)} or seq2seq")
+    model = KINDS[kind].layer(hidden, hidden, num_layers=layers, bidirectional=bidirectional,
+                              unroll=True)
     out, _ = model(randn(steps, 1, hidden))
     return model, out[-1].sum()

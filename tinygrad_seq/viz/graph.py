@@ -25,36 +25,26 @@ from collections import namedtuple
 
 from .. import autograd
 from ..nn.module import Parameter
+from ..nn.recurrent import KINDS
 from ..tensor import Tensor
 
 OP, PARAM, LEAF, CONST, TENSOR, OUTPUT = "op", "param", "leaf", "const", "tensor", "output"
 SHOWS = ("ops", "tensors", "both")
 
 _NO_TAGS = {}  # shared by every untagged node; never mutated
-# names of the outputs of multi-output ops (edge tail labels, gradient norms)
-OUTPUT_NAMES = {"lstm_cell": ("h'", "c'"), "lstm": ("out", "h_n", "c_n"),
-                "gru": ("out", "h_n"), "rnn": ("out", "h_n")}
 
-# What one fused cell computes, as the pointwise ops a composed (fused=False) cell records, for
-# drawings that open the box: (node, label, inputs), "inK" being the fused op's K-th operand;
-# TEMPLATE_OUTPUTS names the node that gives each output. Equations: nn/cells.py.
-_LSTM_CELL = (
-    ("chunk", "chunk 4\\n(i, f, g, o)", ("in0",)),
-    ("i", "sigmoid\\ni", ("chunk",)), ("f", "sigmoid\\nf", ("chunk",)),
-    ("g", "tanh\\ng", ("chunk",)), ("o", "sigmoid\\no", ("chunk",)),
-    ("fc", "mul\\nf * c", ("f", "in1")), ("ig", "mul\\ni * g", ("i", "g")),
-    ("c", "add\\nc' = f*c + i*g", ("fc", "ig")), ("tc", "tanh\\ntanh(c')", ("c",)),
-    ("h", "mul\\nh' = o * tanh(c')", ("o", "tc")))
-_GRU_CELL = (
-    ("gi", "chunk 3 (gi)\\nr, z, n", ("in0",)), ("gh", "chunk 3 (gh)\\nr, z, n", ("in1",)),
-    ("ar", "add\\ngi_r + gh_r", ("gi", "gh")), ("r", "sigmoid\\nr", ("ar",)),
-    ("az", "add\\ngi_z + gh_z", ("gi", "gh")), ("z", "sigmoid\\nz", ("az",)),
-    ("rn", "mul\\nr * gh_n", ("r", "gh")), ("an", "add\\ngi_n + r*gh_n", ("gi", "rn")),
-    ("n", "tanh\\nn", ("an",)), ("omz", "sub\\n1 - z", ("z",)),
-    ("a", "mul\\n(1 - z) * n", ("omz", "n")), ("b", "mul\\nz * h", ("z", "in2")),
-    ("h", "add\\nh' = (1-z)*n + z*h", ("a", "b")))
-CELL_TEMPLATES = {"lstm_cell": _LSTM_CELL, "gru_cell": _GRU_CELL}
-TEMPLATE_OUTPUTS = {"lstm_cell": ("h", "c"), "gru_cell": ("h",)}
+# The cell kinds' primitives (nn/recurrent/, where each kind states these facts), by op name:
+# the fused one-step ops, the whole-sequence ops, the names of their outputs (edge tail
+# labels, gradient norms) and each fused op opened up into the pointwise ops a composed cell
+# records: (node, label, inputs), "inK" being the fused op's K-th operand; TEMPLATE_OUTPUTS
+# names the node that gives each output.
+FUSED_OPS = {k.cell_op.name: k for k in KINDS.values() if k.cell_op is not None}
+SEQUENCE_OPS = {k.sequence_op.name: k for k in KINDS.values() if k.sequence_op is not None}
+OUTPUT_NAMES = {name: names for name, names in
+                [(n, k.step_outputs()) for n, k in FUSED_OPS.items()] +
+                [(n, k.sequence_outputs()) for n, k in SEQUENCE_OPS.items()] if len(names) > 1}
+CELL_TEMPLATES = {n: k.template for n, k in FUSED_OPS.items() if k.template}
+TEMPLATE_OUTPUTS = {n: k.states for n, k in FUSED_OPS.items()}
 
 Edge = namedtuple("Edge", "src dst src_index dst_index")
 Edge.__doc__ = "src -> dst; src_index: which output of an op, dst_index: which operand of an op"
@@ -214,8 +204,7 @@ def compute_grad_norms(graph, roots):
     keeps their ``.grad`` as it was, and hooks and ``retain_grad`` are switched off for the pass,
     so drawing changes nothing the user can see."""
     ops = graph.ops()
-    freed = getattr(autograd, "_FREED", None)
-    if freed is not None and any(op.fn.saved is freed for op in ops):
+    if any(op.fn.freed for op in ops):
         raise RuntimeError(_FREED_HELP)
     roots = [r for r in roots if r.requires_grad]
     if not roots:

@@ -21,13 +21,13 @@ import os
 import numpy
 
 from .. import backend
-from ..creation import float64
-from ..nn.cells import GRUCell, LSTMCell, RNNCell
+from ..nn.recurrent import KINDS
 from ..tensor import Tensor
+from ..tensor.creation import float64
 
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
-NAMES = {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}
+# the lecture's colours; another cell kind takes the next free one
 COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
+_MORE_COLORS = ("tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_CLIP = 10.0
 GRAD = r"$\Vert\partial L/\partial h_t\Vert$"
@@ -49,41 +49,42 @@ def unrolled_loss(kind, steps=100, hidden_size=32, input_size=8, batch=8, seed=0
     an LSTM that forgets too fast, Gers et al. 2000; Jozefowicz et al. 2015).
     Returns ``(cell, hs, loss)``: hs are the hidden states h_0 .. h_{T-1}, each (batch,
     hidden_size), to hook or ``retain_grad`` before ``loss.backward()``."""
-    cls = _cell_class(kind)
+    cell_kind = _cell_kind(kind)
     for name, value in (("steps", steps), ("hidden_size", hidden_size),
                         ("input_size", input_size), ("batch", batch)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"unrolled_loss: {name} must be a positive integer, got {value!r}")
-    if forget_bias and kind != "lstm":
-        raise ValueError(f"unrolled_loss: forget_bias is for the LSTM; {kind!r} has no forget "
-                         f"gate")
+    if forget_bias and cell_kind.forget_gate is None:
+        raise ValueError(f"unrolled_loss: forget_bias is for a kind with a forget gate (the "
+                         f"LSTM); {kind!r} has no forget gate")
     rng = numpy.random.default_rng(seed)
     stream = backend.rng().bit_generator
     saved = stream.state  # the constructor's init draws are overwritten below: give them back
     # float64: a 300-step vanishing curve passes 1e-38, where float32 would flush it to zero
-    cell = cls(input_size, hidden_size, dtype=float64)
+    cell = cell_kind.cell(input_size, hidden_size, dtype=float64)
     stream.state = saved
     bound = 1 / math.sqrt(hidden_size)
     for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh):
         p.data = rng.uniform(-bound, bound, p.shape)
     cell.weight_hh.data = cell.weight_hh.data * weight_scale
     if forget_bias:
-        cell.bias_ih.data[hidden_size:2 * hidden_size] += forget_bias  # gate order i, f, g, o
+        cell.bias_ih.data[cell_kind.gate_slice(cell_kind.forget_gate, hidden_size)] += forget_bias
     xs = rng.standard_normal((steps, batch, input_size))  # (T, B, I)
     v = rng.standard_normal(hidden_size)
     v /= numpy.linalg.norm(v) * math.sqrt(batch)  # dL/dh_{T-1} is v on every row: norm 1
     hs, state = [], None
     for t in range(steps):
         state = cell(Tensor(xs[t]), state)
-        hs.append(state[0] if kind == "lstm" else state)  # (B, H)
+        hs.append(state[0] if len(cell_kind.states) > 1 else state)  # h: (B, H)
     return cell, hs, (hs[-1] * Tensor(v)).sum()
 
 
 def gradient_norms(kind, steps=100, hidden_size=32, input_size=8, batch=8, seed=0, clip=None,
                    weight_scale=1.0, forget_bias=0.0):
     """||dL/dh_t|| for t = 0 .. steps-1 (a NumPy array), for one loss at the last step of an
-    unrolled ``kind`` cell ("rnn", "lstm" or "gru"); see ``unrolled_loss`` for the set-up. The
-    norm is over the whole (batch, hidden) gradient, and is 1 at t = steps-1 by construction.
+    unrolled ``kind`` cell (a name in ``nn.recurrent.KINDS``: "rnn", "lstm", "gru", ...); see
+    ``unrolled_loss`` for the set-up. The norm is over the whole (batch, hidden) gradient, and
+    is 1 at t = steps-1 by construction.
 
     ``clip=max_norm`` clips the gradient through time: a hook on every h_t rescales the gradient
     flowing back through it to norm <= max_norm before it travels further back. This is the
@@ -122,10 +123,15 @@ def _clipper(max_norm):
     return clip
 
 
-def _cell_class(kind):
-    if kind not in CELLS:
-        raise ValueError(f"unknown cell kind {kind!r}; use one of {', '.join(map(repr, CELLS))}")
-    return CELLS[kind]
+def _cell_kind(kind):
+    if kind not in KINDS:
+        raise ValueError(f"unknown cell kind {kind!r}; use one of {', '.join(map(repr, KINDS))}")
+    return KINDS[kind]
+
+
+def _colour(kind):
+    others = [k for k in KINDS if k not in COLORS]
+    return COLORS.get(kind) or _MORE_COLORS[others.index(kind) % len(_MORE_COLORS)]
 
 
 def gradient_flow(kinds=("rnn", "lstm", "gru"), steps=100, clip=None, path=None,
@@ -137,11 +143,12 @@ def gradient_flow(kinds=("rnn", "lstm", "gru"), steps=100, clip=None, path=None,
     ``explode_scale`` (large enough that the gradient explodes; at 3.0 the tanh units saturate
     and it barely grows), without and with per-step clipping to ``clip`` (default 10.0);
     ``clip=False`` leaves that panel out. ``options`` (hidden_size, input_size, batch, seed,
-    weight_scale, forget_bias) go to ``gradient_norms``; forget_bias only to the LSTM.
+    weight_scale, forget_bias) go to ``gradient_norms``; forget_bias only to kinds with a
+    forget gate (the LSTM).
     Returns ``(figure, {kind: norms})`` and saves to ``path`` when given."""
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     for kind in kinds:  # fail before any work
-        _cell_class(kind)
+        _cell_kind(kind)
     max_norm = DEFAULT_CLIP if clip is None else clip
     if max_norm is not False and not max_norm > 0:
         raise ValueError(f"gradient_flow: clip must be a positive max_norm, None or False, got "
@@ -149,8 +156,8 @@ def gradient_flow(kinds=("rnn", "lstm", "gru"), steps=100, clip=None, path=None,
     _check_path(path)
     norms = {}
     for kind in kinds:
-        opts = options if kind == "lstm" else {k: v for k, v in options.items()
-                                               if k != "forget_bias"}
+        opts = options if KINDS[kind].forget_gate else {k: v for k, v in options.items()
+                                                        if k != "forget_bias"}
         norms[kind] = gradient_norms(kind, steps, **opts)
 
     panels = 1 if max_norm is False else 2
@@ -159,15 +166,17 @@ def gradient_flow(kinds=("rnn", "lstm", "gru"), steps=100, clip=None, path=None,
     ax = axes[0]
     t = numpy.arange(steps)
     for kind, n in norms.items():
-        ax.plot(t, n, color=COLORS[kind], lw=2, gid=kind,
-                label=f"{NAMES[kind]}: {GRAD0} = {n[0]:.1e}")
-    if "lstm" in kinds and "forget_bias" not in options:
+        ax.plot(t, n, color=_colour(kind), lw=2, gid=kind,
+                label=f"{KINDS[kind].description}: {GRAD0} = {n[0]:.1e}")
+    for kind in kinds:
+        if KINDS[kind].forget_gate is None or "forget_bias" in options:
+            continue
         # from PyTorch's default init the forget gate sits near 0.5, so the cell-state path
         # halves the gradient every step too; the usual forget-gate bias (Jozefowicz et al.
         # 2015) opens the highway the lecture describes
-        opened = gradient_norms("lstm", steps, forget_bias=2.0, **options)
-        ax.plot(t, opened, color=COLORS["lstm"], lw=2, ls="--", gid="lstm_forget_bias",
-                label=f"LSTM, forget-gate bias +2: {GRAD0} = {opened[0]:.1e}")
+        opened = gradient_norms(kind, steps, forget_bias=2.0, **options)
+        ax.plot(t, opened, color=_colour(kind), lw=2, ls="--", gid=f"{kind}_forget_bias",
+                label=f"{KINDS[kind].title}, forget-gate bias +2: {GRAD0} = {opened[0]:.1e}")
     scale = options.get("weight_scale", 1.0)
     _time_axes(ax, steps, "Vanishing gradients: one loss at the last step"
                + (" (default init)" if scale == 1.0 else f" ($W_{{hh}}$ ×{scale:g})"))

@@ -1,7 +1,8 @@
 """The lecture's "circuit" picture of a recurrent layer, next to its unrolled form.
 
-``draw_rolled(layer)`` draws, for each layer (and direction) of an ``nn.RNN``/``nn.LSTM``/
-``nn.GRU`` (or a cell, or every such layer inside a model):
+``draw_rolled(layer)`` draws, for each layer (and direction) of a recurrent layer of any cell
+kind (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``, ``nn.MGU``, ...), a cell, or every such layer inside
+a model:
 
 * rolled: the cell once, input x_t below, output h_t above, and a delay node (z^-1) that feeds
   h_{t-1} (and c_{t-1} for an LSTM) back into the cell: the loop that makes it recurrent;
@@ -9,14 +10,14 @@
   copy to the next, and the weights drawn once with an edge to every copy: the same matrices
   are used at every step, which is why their gradients are sums over time.
 
-It reads only the module's structure and parameter names; nothing is run.
+It reads only the module's structure, parameter names and its cell kind's facts (equations,
+state names: nn/recurrent/); nothing is run.
 """
 
 from __future__ import annotations
 
-from ..nn.cells import _Cell
 from ..nn.module import Module
-from ..nn.rnn import RNNBase
+from ..nn.recurrent import RecurrentCell, RecurrentLayer
 
 _STEPS = ("t-1", "t", "t+1")
 _CELL = dict(shape="box", style="rounded,filled,bold", fillcolor="#ffdf99", color="#b07800",
@@ -26,38 +27,32 @@ _DELAY = dict(shape="square", style="filled", fillcolor="#e8d5ff", color="#6a3d9
 _WEIGHTS = dict(shape="note", style="filled", fillcolor="#cfe2ff", color="#2a5db0",
                 fontsize="9")
 _VALUE = dict(shape="ellipse", fontsize="10", height="0.3")
-_EQUATION = {"RNN": "h_t = tanh(W_ih x_t + b_ih + W_hh h_t-1 + b_hh)",
-             "LSTM": "gates i, f, g, o\\nc_t = f*c_t-1 + i*g,  h_t = o*tanh(c_t)",
-             "GRU": "gates r, z, n\\nh_t = (1-z)*n + z*h_t-1"}
 
 
 def _layers(obj):
     """(path, module) for every recurrent layer or cell in ``obj``, in module order."""
-    if isinstance(obj, (RNNBase, _Cell)):
+    recurrent = (RecurrentLayer, RecurrentCell)
+    if isinstance(obj, recurrent):
         return [("", obj)]
     if not isinstance(obj, Module):
         raise TypeError(f"draw_rolled: expected an RNN/LSTM/GRU layer, a cell or a Module "
                         f"holding them, got {type(obj).__name__}")
-    found = [(name, m) for name, m in obj.named_modules() if isinstance(m, (RNNBase, _Cell))]
+    found = [(name, m) for name, m in obj.named_modules() if isinstance(m, recurrent)]
     if not found:
         raise TypeError(f"draw_rolled: {type(obj).__name__} holds no recurrent layer or cell "
                         f"(nn.RNN, nn.LSTM, nn.GRU or their cells)")
     return found
 
 
-def _kind(m):
-    name = type(m).__name__
-    return "LSTM" if "LSTM" in name else "GRU" if "GRU" in name else "RNN"
-
-
-def _weights(path, m, layer, suffix):
+def _weights(path, m, layer, d):
     """'name (shape)' lines for the parameters of one layer direction, by module path."""
     prefix = f"{path}." if path else ""
-    lines = []
-    for base in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_peephole"):
-        p = getattr(m, base + suffix, None)
-        if p is not None:
-            lines.append(f"{prefix}{base}{suffix}  {tuple(p.shape)}")
+    if isinstance(m, RecurrentLayer):
+        sfx = m._suffixes(layer)[d]
+        params = {base + sfx: p for base, p in m.direction_parameters(layer, d).items()}
+    else:
+        params = dict(m.named_parameters())
+    lines = [f"{prefix}{name}  {tuple(p.shape)}" for name, p in params.items()]
     return "\\l".join(lines) + "\\l"  # \l: left-justified lines
 
 
@@ -88,10 +83,11 @@ def draw_rolled(model_or_layer):
 def _draw_layer(rolled, unrolled, key, path, m):
     import graphviz
 
-    kind = _kind(m)
+    kind = m.kind
     layers = getattr(m, "num_layers", 1)
     directions = 2 if getattr(m, "bidirectional", False) else 1
-    state = "h, c" if kind == "LSTM" else "h"
+    state = ", ".join(kind.states)
+    equation = kind.equations.replace("\n", "\\n")
     below = [f"{key}_x"]  # what feeds each layer: x_t, then the layer below's h_t
     below_u = [[f"{key}_x_{s}"] for s in range(3)]
     rolled.node(f"{key}_x", "x_t", **_VALUE)
@@ -107,14 +103,13 @@ def _draw_layer(rolled, unrolled, key, path, m):
             unrolled.node(outs_u[s], f"h_{step}" + (f" (layer {layer})" if layers > 1 else ""),
                           **_VALUE)
         for d in range(directions):
-            suffix = f"_l{layer}" + ("_reverse" if d else "") if isinstance(m, RNNBase) else ""
             where = f"{layer}{'r' if d else ''}"
-            name = f"{kind} cell" + (f", layer {layer}" if layers > 1 else "") + (
+            name = f"{kind.title} cell" + (f", layer {layer}" if layers > 1 else "") + (
                 ", reverse" if d else (", forward" if both else ""))
-            weights = _weights(path, m, layer, suffix)
+            weights = _weights(path, m, layer, d)
             # rolled: the cell once, with its state fed back through a delay
             cell, delay, w = f"{key}_c{where}", f"{key}_z{where}", f"{key}_w{where}"
-            rolled.node(cell, f"{name}\\n{_EQUATION[kind]}", **_CELL)
+            rolled.node(cell, f"{name}\\n{equation}", **_CELL)
             rolled.node(delay, "z^+1\\nadvance" if d else "z^-1\\ndelay", **_DELAY,
                         tooltip="holds the state for one step" + (
                             " (the reverse direction runs from the last step back)" if d else ""))

@@ -7,9 +7,6 @@ import math
 
 from . import graph as G
 
-_SEQUENCE_OPS = ("lstm", "gru", "rnn")
-_FUSED_OPS = ("lstm_cell", "gru_cell")
-
 # one table of node looks, so the drawing and its legend cannot disagree
 _STYLE = {
     "op": dict(shape="box", style="rounded,filled", fillcolor="#eeeeee", color="#666666"),
@@ -67,9 +64,9 @@ def _fmt(norm):
 
 
 def _look(op):
-    if op.name in _SEQUENCE_OPS and "step" not in op.tags:
+    if op.name in G.SEQUENCE_OPS and "step" not in op.tags:
         return "sequence"  # one node for a whole layer direction (not unrolled)
-    return "fused" if op.name in _FUSED_OPS else "op"
+    return "fused" if op.name in G.FUSED_OPS else "op"
 
 
 def _norm_text(name, norms):

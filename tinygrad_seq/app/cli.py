@@ -1,0 +1,164 @@
+"""The ``tinygrad-seq`` command. Errors are one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..nn.recurrent import KINDS
+
+
+def _schedule(text):
+    """'constant:1.0', 'linear:1.0:0.0005', 'exponential:0.999', 'inverse_sigmoid:500'."""
+    from ..nn.seq2seq import TeacherForcing
+    kind, *numbers = text.split(":")
+    try:
+        values = [float(n) for n in numbers]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad teacher-forcing schedule {text!r}") from None
+    names = {"constant": ["k"], "linear": ["k", "c", "minimum"], "exponential": ["k", "minimum"],
+             "inverse_sigmoid": ["k", "minimum"]}
+    if kind not in names or len(values) > len(names[kind]):
+        raise argparse.ArgumentTypeError(
+            f"bad teacher-forcing schedule {text!r}: use constant:K, linear:K:C[:MIN], "
+            f"exponential:K[:MIN] or inverse_sigmoid:K[:MIN]")
+    try:
+        return TeacherForcing(kind, **dict(zip(names[kind], values)))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="tinygrad-seq", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="benchmarks side by side with PyTorch")
+    bench.add_argument("names", nargs="*", help="which benchmarks (default: all)")
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+
+    train = sub.add_parser("train", help="train a seq2seq model on a synthetic task")
+    train.add_argument("--task", default="reverse",
+                       choices=["reverse", "copy", "addition", "dates"])
+    train.add_argument("--cell", default="gru", choices=list(KINDS))
+    train.add_argument("--attention", default="dot",
+                       choices=["none", "additive", "dot", "general", "concat"])
+    train.add_argument("--steps", type=int, default=2000)
+    train.add_argument("--batch", type=int, default=64)
+    train.add_argument("--hidden", type=int, default=128)
+    train.add_argument("--layers", type=int, default=1)
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--unidirectional", action="store_true",
+                       help="encoder reads forwards only")
+    train.add_argument("--teacher-forcing", type=_schedule, default=None,
+                       help="schedule, e.g. linear:1.0:0.0005 (default constant:1.0)")
+    train.add_argument("--decode", default="greedy", choices=["greedy", "beam"])
+    train.add_argument("--beam", type=int, default=5, help="beam width")
+    train.add_argument("--heldout", type=int, default=1000)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--save", help="write the trained model's state dict here (.npz)")
+    train.add_argument("--plot", help="write the training curve (loss per step) here (.png/.svg)")
+    train.add_argument("--attention-plot",
+                       help="write the attention heatmap of one held-out example here")
+
+    graph = sub.add_parser("graph", help="render the unrolled computation graph of a model")
+    graph.add_argument("--model", default="rnn", choices=[*KINDS, "seq2seq"])
+    graph.add_argument("--steps", type=int, default=4)
+    graph.add_argument("--layers", type=int, default=1)
+    graph.add_argument("--bidirectional", action="store_true")
+    graph.add_argument("--hidden", type=int, default=8)
+    graph.add_argument("--collapse", type=int, help="keep the first and last K steps")
+    graph.add_argument("--grads", action="store_true",
+                       help="colour each step by the gradient norm reaching it")
+    graph.add_argument("--expand", action="store_true", help="open fused cells into their ops")
+    graph.add_argument("-o", "--output", required=True, help="out.svg, .png, .pdf or .dot")
+
+    flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
+    flow.add_argument("--steps", type=int, default=100)
+    flow.add_argument("-o", "--output", required=True, help="flow.png, .svg or .pdf")
+    return p
+
+
+def _train(args):
+    from .. import serialization
+    from .training import train_task
+    result = train_task(args.task, None if args.attention == "none" else args.attention,
+                        args.cell, args.steps, args.batch, args.hidden, layers=args.layers,
+                        bidirectional=not args.unidirectional, lr=args.lr,
+                        teacher_forcing=args.teacher_forcing, heldout=args.heldout,
+                        seed=args.seed, method=args.decode, beam_width=args.beam, log=print)
+    print(f"exact match on {args.heldout} held-out examples: {result.accuracy:.1%} "
+          f"({result.seconds:.0f} s)")
+    print("by source length: " + ", ".join(f"{k}: {v:.1%}" for k, v in
+                                            sorted(result.by_length.items())))
+    for src, pred, tgt in result.examples:
+        print(f"  {src!r} -> {pred!r}" + ("" if pred == tgt else f"   (expected {tgt!r})"))
+    if args.save:
+        serialization.save(result.model.state_dict(), args.save)
+        print(f"saved {args.save}")
+    if args.plot:
+        from ..viz.plots import plot_losses
+        plot_losses(result.losses, path=args.plot, title=f"{args.task}: training loss")
+        print(f"saved {args.plot}")
+    if args.attention_plot:
+        _plot_one_attention(result, args.attention_plot)
+        print(f"saved {args.attention_plot}")
+
+
+def _plot_one_attention(result, path):
+    from ..nn.decoding import greedy
+    from ..tensor import Tensor
+    from ..viz.plots import plot_attention
+    source = result.examples[0][0]
+    batch = result.task.batches_from([(source, "")], 1)[0]
+    hyp = greedy(result.model, Tensor(batch.src), batch.src_lengths,
+                 result.task.max_target_len + 2)[0][0]
+    if hyp.attention is None:
+        raise ValueError("--attention-plot needs a model with attention (--attention none "
+                         "has no weights to plot)")
+    vocab = result.task.tgt_vocab
+    outputs = vocab.tokens(hyp.tokens) + (["<eos>"] if len(hyp.attention) > len(hyp.tokens)
+                                           else [])
+    plot_attention(hyp.attention, result.task.src_vocab.tokens(batch.src[0][:len(source)]),
+                   outputs, path=path, title=f"{source!r} -> {vocab.decode(hyp.tokens)!r}")
+
+
+def _graph(args):
+    from ..autograd import record_grad_norms
+    from ..viz import render
+    from ..viz.demo import demo_model
+    model, loss = demo_model(args.model, args.steps, args.layers, args.bidirectional,
+                             args.hidden)
+    if args.grads:
+        with record_grad_norms():
+            loss.backward(retain_graph=True)
+    collapse = (args.collapse, args.collapse) if args.collapse else None
+    path = render(loss, path=args.output, params=model, group="time", collapse=collapse,
+                  grads=args.grads, expand=args.expand, rankdir="LR")
+    print(f"wrote {path}")
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "bench":
+            from . import bench
+            unknown = [n for n in args.names if n not in bench.BENCHMARKS]
+            if unknown:
+                raise ValueError(f"unknown benchmark {unknown[0]!r}; choose from "
+                                 f"{', '.join(bench.BENCHMARKS)}")
+            bench.main(args.names, as_json=args.json)
+        elif args.command == "train":
+            _train(args)
+        elif args.command == "graph":
+            _graph(args)
+        elif args.command == "gradflow":
+            from ..viz.plots import gradient_flow
+            gradient_flow(steps=args.steps, path=args.output)
+            print(f"wrote {args.output}")
+    except (ValueError, TypeError, RuntimeError, OSError, KeyError) as e:
+        print(f"tinygrad-seq: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The kernel layer: the recurrent cells' pointwise maths (and log-softmax), behind one
+interface with one implementation per backend.
+
+    interface.py   CellKernels: the functions and signatures every implementation provides
+    reference.py   the definition, on any array module (NumPy, CuPy)
+    compiled.py    the Python side shared by the two compiled implementations
+    host.py        src/host.cpp built for this CPU (NumPy arrays)
+    cuda.py        src/*.cu built by NVRTC (CuPy arrays)
+    sources.py     reading src/, which ships inside the wheel
+    src/           cell_math.cuh (the per-element bodies, shared), host.cpp, lstm.cu, gru.cu,
+                   rnn.cu, log_softmax.cu
+
+The fused ops call ``implementation(xp)`` and nothing else: that lookup is the only place an
+implementation is chosen, and op bodies never ask which one they got.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from . import cuda, host, reference
+from .interface import FUNCTIONS, CellKernels
+
+__all__ = ["implementation", "CellKernels", "FUNCTIONS", "reference", "host", "cuda"]
+
+
+def implementation(xp) -> CellKernels:
+    """The cell maths for arrays of module ``xp``: for NumPy the compiled CPU kernels (the
+    reference where they cannot be built: ``host.why_not()`` says why), for CuPy the CUDA
+    kernels."""
+    if xp is numpy:
+        return host.cells()
+    return cuda.CUDA

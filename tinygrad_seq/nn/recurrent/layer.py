@@ -1,0 +1,245 @@
+"""Sequence layers (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``, ``nn.MGU``): PyTorch's signature,
+parameter names, gate order and initialisation, for any cell kind (kind.py).
+
+Layout: input (T, B, I), or (B, T, I) with ``batch_first``, or unbatched (T, I). Returns
+``output, h_n`` (``output, (h_n, c_n)`` for a kind with two states, the LSTM) with output
+(T, B, D*H) and h_n (L*D, B, H), where D = 2 for bidirectional layers. Each direction of each
+layer runs as
+  * one whole-sequence node (``kind.sequence``, ops/sequence.py) by default: all input
+    projections in one GEMM, a hand-written BPTT backward, the weight gradients as one GEMM
+    over all steps; or
+  * unrolled (``unroll=True``, ``fused=False`` for composed cells, and always for a kind or an
+    option with no whole-sequence op): per step the kind's ``step``, each step's nodes tagged
+    with (layer, direction, step) so drawings can group the unrolled graph.
+Variable-length batches: ``lengths=`` (or a prefix ``mask=``) freezes each sequence's state after
+its last step, zeroes the padded outputs (as pad_packed_sequence does) and lets no gradient
+through padded steps; h_n is then each sequence's state at its own last step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from ...autograd import ShapeError, current_tags, graph_tags
+from ...tensor import Tensor, creation
+from ...tensor.functions import cat, dropout, stack, where
+from .. import init
+from ..module import Module, Parameter
+from .kind import StepWeights, check_sizes
+
+_LAYER_DEFAULTS = (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                   ("bidirectional", False), ("unroll", False), ("residual", False))
+
+
+class RecurrentLayer(Module):
+    """A stack of ``num_layers`` recurrences of one cell kind (the subclass's ``kind``)."""
+
+    kind = None  # a CellKind
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, *, fused=True, unroll=False, residual=False,
+                 dtype=None, **options):
+        name = type(self).__name__
+        check_sizes(name, input_size, hidden_size, num_layers=num_layers)
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        options = self.kind.check(name, options)
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.fused, self.unroll = bidirectional, fused, unroll
+        self.residual = residual
+        for key, value in options.items():  # PyTorch's attributes: rnn.nonlinearity, ...
+            setattr(self, key, value)
+        gates = len(self.kind.gate_names(options)) * hidden_size
+        extra = self.kind.extra_parameters(hidden_size, options)
+        for layer in range(num_layers):
+            in_size = input_size if layer == 0 else hidden_size * self.directions
+            for sfx in self._suffixes(layer):
+                shapes = {"weight_ih": (gates, in_size), "weight_hh": (gates, hidden_size)}
+                if bias:
+                    shapes.update(bias_ih=(gates,), bias_hh=(gates,))
+                for base, shape in {**shapes, **extra}.items():
+                    setattr(self, base + sfx, Parameter(creation.empty(*shape, dtype=dtype)))
+        self.reset_parameters()
+
+    @property
+    def directions(self):
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self, layer):
+        return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
+
+    def options(self) -> dict:
+        """The kind's options as this layer has them (e.g. {"peephole": False, ...})."""
+        return {key: getattr(self, key) for key in self.kind.options}
+
+    def direction_parameters(self, layer, direction) -> dict:
+        """{base name: parameter} of one layer direction: weight_ih, weight_hh, bias_ih,
+        bias_hh (when the layer has biases) and the kind's extra parameters."""
+        sfx = self._suffixes(layer)[direction]
+        names = _BASE + tuple(self.kind.extra_parameters(self.hidden_size, self.options()))
+        return {n: getattr(self, n + sfx) for n in names if hasattr(self, n + sfx)}
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def flatten_parameters(self):
+        """Nothing to do (PyTorch needs it for cuDNN); kept so PyTorch code runs unchanged."""
+
+    # ---- forward ------------------------------------------------------------------------------
+    def forward(self, input, hx=None, lengths=None, mask=None):
+        x, unbatched = self._check_input(input)
+        x = x.transpose(0, 1) if self.batch_first and not unbatched else x  # (T, B, I)
+        steps, batch = x.shape[0], x.shape[1]
+        initial = self._initial_state(hx, x, unbatched)  # per state, per layer direction
+        keep = self._step_mask(lengths, mask, steps, batch)
+        finals = [[] for _ in self.kind.states]
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(self.directions):
+                k = layer * self.directions + d
+                out, *state = self._run(layer_in, layer, d, [s[k] for s in initial], keep)
+                outs.append(out)
+                for final, s in zip(finals, state):
+                    final.append(s)
+            out = cat(outs, dim=2) if len(outs) > 1 else outs[0]  # (T, B, D*H)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                out = dropout(out, self.dropout)
+            if self.residual and layer > 0:
+                out = out + layer_in
+            layer_in = out
+        output, state = layer_in, [stack(f) for f in finals]  # (L*D, B, H) each
+        if unbatched:
+            output, state = output.squeeze(1), [s.squeeze(1) for s in state]
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, self.kind.output(tuple(state))
+
+    def _run(self, x, layer, d, state, keep):
+        """One direction of one layer over all steps: (T, B, H) outputs, then the final state."""
+        params = self.direction_parameters(layer, d)
+        if self.fused and not self.unroll:
+            weights = [params["weight_ih"], params["weight_hh"]]
+            if "bias_ih" in params:
+                weights += [params["bias_ih"], params["bias_hh"]]
+            with graph_tags(layer=layer, direction=d):
+                result = self.kind.sequence(x, state, weights, self.options(), bool(d), keep)
+            if result is not None:
+                return result
+        return self._unrolled(x, layer, d, params, tuple(state), keep)
+
+    def _unrolled(self, x, layer, d, params, state, keep):
+        """The per-step graph: every step's ops recorded and tagged (layer, direction, step)."""
+        steps, batch = x.shape[0], x.shape[1]
+        kind, options = self.kind, self.options()
+        b_ih, b_hh = params.get("bias_ih"), params.get("bias_hh")
+        with graph_tags(layer=layer, direction=d):
+            xw = x.reshape(steps * batch, x.shape[2]) @ params["weight_ih"].T  # all steps at once
+            if b_ih is not None:
+                xw = xw + (b_ih + b_hh if kind.fold_hidden_bias else b_ih)
+            xs = xw.reshape(steps, batch, -1).split(1, 0) if steps > 1 else [xw.unsqueeze(0)]
+            extra = {k: p for k, p in params.items() if k not in _BASE}
+            weights = StepWeights(params["weight_hh"].T,
+                                  None if kind.fold_hidden_bias else b_hh, extra)
+        outs = [None] * steps
+        offset = current_tags().get("step", 0)  # a caller running one step at a time tags it
+        for t in (range(steps - 1, -1, -1) if d else range(steps)):
+            with graph_tags(layer=layer, direction=d, step=offset + t):
+                new = kind.step(xs[t].reshape(batch, -1), state, weights, options, self.fused)
+                if keep is None:
+                    outs[t], state = new[0], new
+                else:  # padded steps: state unchanged, output zero, no gradient through them
+                    m = Tensor._wrap(keep[t])
+                    outs[t] = where(m, new[0], 0.0)
+                    state = tuple(where(m, n, s) for n, s in zip(new, state))
+        return (stack(outs), *state)
+
+    # ---- checking what comes in ---------------------------------------------------------------
+    def _check_input(self, x):
+        name = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: input must be a tensor, got {type(x).__name__}")
+        layout = "(batch, seq, features)" if self.batch_first else "(seq, batch, features)"
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ShapeError(f"{name}: expected input {layout} with features = "
+                             f"{self.input_size} (or unbatched (seq, {self.input_size})), got "
+                             f"shape {tuple(x.shape)}")
+        if x.shape[0] == 0 or (x.ndim == 3 and x.shape[1] == 0):
+            raise ShapeError(f"{name}: empty input of shape {tuple(x.shape)}")
+        if x.ndim == 2:
+            return x.unsqueeze(1), True
+        return x, False
+
+    def _initial_state(self, hx, x, unbatched):
+        """Per state name, the initial state of each layer direction (a list of (B, H))."""
+        name, names = type(self).__name__, self.kind.states
+        shape = (self.num_layers * self.directions, x.shape[1], self.hidden_size)
+        given = (None,) * len(names)
+        if hx is not None:
+            if len(names) == 1:
+                given = (hx,)
+            elif not isinstance(hx, (tuple, list)) or len(hx) != len(names):
+                raise TypeError(f"{name}: the initial state must be a tuple "
+                                f"({', '.join(s + '_0' for s in names)})")
+            else:
+                given = tuple(hx)
+        states = []
+        for label, s in zip(names, given):
+            if s is None:
+                s = x.new_zeros(shape)
+            else:
+                s = s.unsqueeze(1) if unbatched and s.ndim == 2 else s
+                if tuple(s.shape) != shape:
+                    want = (shape[0], shape[2]) if unbatched else shape
+                    got = tuple(s.shape[:1] + s.shape[2:]) if unbatched else tuple(s.shape)
+                    raise ShapeError(f"{name}: {label}_0 should have shape {want}, got {got}")
+            states.append([s[k] for k in range(shape[0])])
+        return states
+
+    def _step_mask(self, lengths, mask, steps, batch):
+        """(T, B, 1) bool array saying which sequences are still running at each step, or None
+        when every sequence has all T steps."""
+        name = type(self).__name__
+        if mask is not None:
+            m = numpy.asarray(mask.numpy() if isinstance(mask, Tensor) else mask, dtype=bool)
+            m = m.T if self.batch_first else m
+            if m.shape != (steps, batch):
+                raise ShapeError(f"{name}: mask should have shape "
+                                 f"{(batch, steps) if self.batch_first else (steps, batch)}, "
+                                 f"got {m.shape}")
+            lengths = m.sum(0)
+            if not (m == (numpy.arange(steps)[:, None] < lengths)).all():
+                raise ValueError(f"{name}: mask must be True for a prefix of each sequence "
+                                 f"(padding at the end)")
+        if lengths is None:
+            return None
+        lens = numpy.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)
+        if lens.shape != (batch,) or lens.dtype.kind not in "iu":
+            raise ShapeError(f"{name}: lengths should be {batch} integers (one per sequence), "
+                             f"got {lens.dtype} of shape {lens.shape}")
+        if lens.min() < 1 or lens.max() > steps:
+            raise ValueError(f"{name}: lengths must be between 1 and the padded length {steps}, "
+                             f"got {lens.min() if lens.min() < 1 else lens.max()}")
+        if (lens == steps).all():
+            return None
+        running = numpy.arange(steps)[:, None, None] < lens[None, :, None]  # (T, B, 1)
+        return self.weight_ih_l0.xp.asarray(running)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        defaults = _LAYER_DEFAULTS + tuple(self.kind.options.items())
+        for key, default in defaults:
+            value = getattr(self, key)
+            if value != default:
+                s += f", {key}={value!r}" if isinstance(value, str) else f", {key}={value}"
+        return s
+
+
+_BASE = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")

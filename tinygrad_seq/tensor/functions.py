@@ -1,0 +1,161 @@
+"""Free-function spellings of tensor operations: ``ts.cat``, ``ts.stack``, ``ts.exp(x)``, ...,
+and the two compositions the sequence models lean on, ``dropout`` and ``embedding``."""
+
+from __future__ import annotations
+
+import numpy
+
+from .. import backend, ops
+from ..autograd import ShapeError
+from .core import Tensor
+
+
+def _axis(tensors, axis, dim, op, extra=0):
+    axis = dim if dim is not None else axis
+    nd = tensors[0].ndim + extra
+    if not -nd <= axis < max(nd, 1):
+        raise IndexError(f"{op}: axis {axis} is out of range for tensors of {tensors[0].ndim} "
+                         f"dimensions")
+    return axis % nd
+
+
+def cat(tensors, axis=0, *, dim=None):
+    """Join tensors along an existing axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    axis = _axis(tensors, axis, dim, "cat")
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != len(first) or any(a != b for k, (a, b) in enumerate(zip(t.shape, first))
+                                       if k != axis):
+            raise ShapeError(f"cat: tensor {i} has shape {tuple(t.shape)}, tensor 0 has "
+                             f"{tuple(first)}; they must match except along axis {axis}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return ops.Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0, *, dim=None):
+    """Join tensors along a new axis (unsqueeze each, then Cat)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    axis = _axis(tensors, axis, dim, "stack", extra=1)
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ShapeError(f"stack: tensor {i} has shape {tuple(t.shape)}, tensor 0 has "
+                             f"{tuple(tensors[0].shape)}; all must be equal")
+    return cat([t.unsqueeze(axis) for t in tensors], axis)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` is True, else ``b`` (broadcast together)."""
+    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if ref is None:
+        ref = Tensor._wrap(numpy.asarray(a))
+    return ref._select(condition, a, b)
+
+
+def split(t, split_size, axis=0, *, dim=None):
+    return t.split(split_size, axis, dim=dim)
+
+
+def chunk(t, chunks, axis=0, *, dim=None):
+    return t.chunk(chunks, axis, dim=dim)
+
+
+def maximum(a, b):
+    return a.maximum(b)
+
+
+def minimum(a, b):
+    return a.minimum(b)
+
+
+def matmul(a, b):
+    return a.matmul(b)
+
+
+def exp(x):
+    return x.exp()
+
+
+def log(x):
+    return x.log()
+
+
+def sqrt(x):
+    return x.sqrt()
+
+
+def tanh(x):
+    return x.tanh()
+
+
+def sigmoid(x):
+    return x.sigmoid()
+
+
+def relu(x):
+    return x.relu()
+
+
+def abs(x):  # noqa: A001  (PyTorch's name)
+    return x.abs()
+
+
+def clip(x, min=None, max=None):  # noqa: A002
+    return x.clip(min, max)
+
+
+clamp = clip
+
+
+def softmax(x, axis=-1, *, dim=None):
+    return x.softmax(axis, dim=dim)
+
+
+def log_softmax(x, axis=-1, *, dim=None):
+    return x.log_softmax(axis, dim=dim)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (inverted
+    dropout, as in PyTorch), so that evaluation needs no rescaling. A Mul by a constant mask."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0:
+        return x
+    keep = backend.rng().random(x.shape) >= p
+    mask = x.xp.asarray(keep.astype(x.dtype) / (1 - p))
+    return x * Tensor._wrap(mask)
+
+
+def padding_index(padding_idx, n, who):
+    """``padding_idx`` checked against ``n`` rows and made non-negative (negative counts from
+    the end, as in PyTorch); None stays None."""
+    if padding_idx is None:
+        return None
+    if not -n <= padding_idx < n:
+        raise IndexError(f"{who}: padding_idx {padding_idx} is out of range for {n} embeddings")
+    return padding_idx % n
+
+
+def embedding(indices, weight, padding_idx=None):
+    """Rows of ``weight`` picked by integer ``indices`` (a GetItem; its backward scatter-adds,
+    so a token used twice gets both gradients). Rows at ``padding_idx`` get no gradient."""
+    idx = indices.data if isinstance(indices, Tensor) else weight.xp.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.max()) if idx.max() >= n else int(idx.min())
+        raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings "
+                         f"(weight shape {tuple(weight.shape)})")
+    padding_idx = padding_index(padding_idx, n, "embedding")
+    out = weight[idx]
+    if padding_idx is not None and weight.requires_grad:
+        keep = (idx != padding_idx)[..., None].astype(weight.dtype)
+        out = out * Tensor._wrap(keep) + (out * Tensor._wrap(1 - keep)).detach()
+    return out

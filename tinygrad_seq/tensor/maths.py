@@ -1,0 +1,248 @@
+"""Tensor methods for arithmetic, comparisons, elementwise functions and reductions.
+
+A mixin of Tensor, split out of core.py to keep files small; every method wires to an op in
+ops/ (or composes a few, saying which). Like shape.py it imports nothing of core.py: new
+tensors come from ``self._wrap``.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy
+
+from .. import ops
+from ..autograd import ShapeError
+
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+
+
+class MathMethods:
+    __slots__ = ()
+
+    # ---- arithmetic ---------------------------------------------------------------------------
+    def __add__(self, other):
+        if other.__class__ is self.__class__ and other.data.dtype is self.data.dtype:
+            return ops.Add.apply(self, other)  # the common case, without the promotion checks
+        return ops.Add.apply(*self._pair(other))
+
+    def __radd__(self, other):
+        b, a = self._pair(other)
+        return ops.Add.apply(a, b)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(*self._pair(other))
+
+    def __rsub__(self, other):
+        b, a = self._pair(other)
+        return ops.Sub.apply(a, b)
+
+    def __mul__(self, other):
+        if other.__class__ is self.__class__ and other.data.dtype is self.data.dtype:
+            return ops.Mul.apply(self, other)
+        return ops.Mul.apply(*self._pair(other))
+
+    def __rmul__(self, other):
+        b, a = self._pair(other)
+        return ops.Mul.apply(a, b)
+
+    def __truediv__(self, other):
+        a, b = self._pair(other)
+        if a.dtype.kind != "f":  # true division of integers gives the default float dtype
+            a, b = a.astype(numpy.float32), b.astype(numpy.float32)
+        return ops.Div.apply(a, b)
+
+    def __rtruediv__(self, other):
+        b, a = self._pair(other)
+        if a.dtype.kind != "f":
+            a, b = a.astype(numpy.float32), b.astype(numpy.float32)
+        return ops.Div.apply(a, b)
+
+    def __pow__(self, other):
+        return ops.Pow.apply(*self._pair(other))
+
+    def __rpow__(self, other):
+        b, a = self._pair(other)
+        return ops.Pow.apply(a, b)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return self._operand(other).matmul(self)
+
+    def matmul(self, other):
+        """Matrix product with NumPy's rules; 1-D operands become a row or a column."""
+        other = self._operand(other)
+        a, b = self, other
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: both operands need "
+                             f"at least one dimension")
+        out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a,
+                               b.unsqueeze(-1) if b.ndim == 1 else b)
+        if b.ndim == 1:
+            out = out.squeeze(-1)
+        if a.ndim == 1:
+            out = out.squeeze(-1 if b.ndim == 1 else -2)
+        return out
+
+    # comparisons give bool tensors and are never differentiated
+    def _compare(self, other, op):
+        return self._wrap(op(self.data, self._operand(other).data))
+
+    def __eq__(self, other):
+        return self._compare(other, numpy.equal if self.xp is numpy else self.xp.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, self.xp.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, self.xp.less)
+
+    def __le__(self, other):
+        return self._compare(other, self.xp.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, self.xp.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, self.xp.greater_equal)
+
+    def __invert__(self):
+        return self._wrap(~self.data)
+
+    def __and__(self, other):
+        return self._compare(other, self.xp.logical_and)
+
+    def __or__(self, other):
+        return self._compare(other, self.xp.logical_or)
+
+    def any(self):
+        return self._wrap(self.data.any())
+
+    def all(self):
+        return self._wrap(self.data.all())
+
+    def sign(self):
+        """Elementwise sign; a constant (no gradient flows through it)."""
+        return self._wrap(self.xp.sign(self.data))
+
+    # ---- elementwise functions ----------------------------------------------------------------
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def clip(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        return ops.Clip.apply(self, lo=min, hi=max)
+
+    clamp = clip
+
+    def maximum(self, other):
+        return ops.Maximum.apply(self, self._operand(other))
+
+    def minimum(self, other):
+        return ops.Minimum.apply(self, self._operand(other))
+
+    def square(self):
+        return self * self
+
+    # ---- reductions ---------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        keepdims = keepdim if keepdim is not None else keepdims
+        return ops.Sum.apply(self, axis=self._axes(axis, dim, "sum"), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axes = self._axes(axis, dim, "mean")
+        n = self.numel() if axes is None else int(numpy.prod([self.shape[a] for a in axes]))
+        return self.sum(axes, keepdims if keepdim is None else keepdim) / max(n, 1)  # Sum, Div
+
+    def var(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=1,
+            unbiased=None):
+        """Variance with PyTorch's default ``correction=1`` (Bessel); ``correction=0`` or
+        ``unbiased=False`` gives NumPy's population variance."""
+        if unbiased is not None:
+            correction = int(unbiased)
+        axes = self._axes(axis, dim, "var")
+        keep = keepdims if keepdim is None else keepdim
+        n = self.numel() if axes is None else int(numpy.prod([self.shape[a] for a in axes]))
+        d = self - self.mean(axes, keepdims=True)
+        return (d * d).sum(axes, keep) / max(n - correction, 0)
+
+    def std(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=1,
+            unbiased=None):
+        """sqrt(var); where the variance is 0 the gradient is 0 (PyTorch's rule), not 0/0."""
+        v = self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction,
+                     unbiased=unbiased)
+        flat = v == 0
+        return v.masked_fill(flat, 1.0).sqrt().masked_fill(flat, 0.0)  # Where, Sqrt
+
+    def amax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        keepdims = keepdim if keepdim is not None else keepdims
+        return ops.Max.apply(self, axis=self._axes(axis, dim, "amax"), keepdims=keepdims)
+
+    def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        keepdims = keepdim if keepdim is not None else keepdims
+        return ops.Min.apply(self, axis=self._axes(axis, dim, "amin"), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Like PyTorch: the maximum over everything (ties share the gradient), or
+        ``(values, indices)`` along one axis (the gradient goes to the returned index)."""
+        if axis is None and dim is None:
+            return self.amax()
+        return self._pick(self.argmax(axis, True, dim=dim), axis, dim, keepdims, keepdim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if axis is None and dim is None:
+            return self.amin()
+        return self._pick(self.argmin(axis, True, dim=dim), axis, dim, keepdims, keepdim)
+
+    def _pick(self, indices, axis, dim, keepdims, keepdim):
+        """(values at ``indices`` along the axis, indices): a GetItem with index arrays."""
+        ax = self._axes(axis, dim, "max")[0]
+        grid = [self.xp.arange(n).reshape([-1 if i == k else 1 for i in range(self.ndim)])
+                for k, n in enumerate(self.shape)]
+        grid[ax] = indices.data
+        values = self[tuple(grid)]  # (..., 1, ...) keeping the reduced axis
+        if not (keepdims if keepdim is None else keepdim):
+            values, indices = values.squeeze(ax), indices.squeeze(ax)
+        return MaxResult(values, indices)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axes = self._axes(axis, dim, "argmax")
+        keep = keepdims if keepdim is None else keepdim
+        ax = None if axes is None else axes[0]
+        return self._wrap(self.xp.asarray(self.data.argmax(axis=ax, keepdims=keep)))
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axes = self._axes(axis, dim, "argmin")
+        keep = keepdims if keepdim is None else keepdim
+        ax = None if axes is None else axes[0]
+        return self._wrap(self.xp.asarray(self.data.argmin(axis=ax, keepdims=keep)))
+
+    def softmax(self, axis=-1, *, dim=None):
+        return ops.Softmax.apply(self, axis=self._axes(axis, dim, "softmax")[0])
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return ops.LogSoftmax.apply(self, axis=self._axes(axis, dim, "log_softmax")[0])

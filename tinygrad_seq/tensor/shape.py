@@ -1,0 +1,152 @@
+"""Tensor methods for shapes, indexing and selection (reshape, permute, [], cat pieces,
+masked_fill, where). A mixin of Tensor, split out of core.py to keep files small; it imports
+nothing of core.py (core.py builds on it): new tensors come from ``self._wrap``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy
+
+from .. import ops
+from ..autograd import ShapeError, is_grad_enabled
+
+
+class ShapeMethods:
+    __slots__ = ()
+
+    # ---- shape --------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        if tuple(shape) == self.shape:
+            return self
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+
+    def permute(self, *axes):
+        axes = tuple(a % max(self.ndim, 1) for a in _shape_arg(axes))
+        if sorted(axes) != list(range(self.ndim)):
+            raise ShapeError(f"permute: {axes} is not a permutation of the {self.ndim} axes of "
+                             f"shape {tuple(self.shape)}")
+        return ops.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        axes = list(range(self.ndim))
+        d0, d1 = self._axes(dim0, None, "transpose")[0], self._axes(dim1, None, "transpose")[0]
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return self.permute(*axes)
+
+    def squeeze(self, axis=None, *, dim=None):
+        axes = self._axes(axis, dim, "squeeze")
+        if axes is None:
+            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        return self.reshape(tuple(n for i, n in enumerate(self.shape)
+                                  if not (i in axes and n == 1)))
+
+    def unsqueeze(self, axis=None, *, dim=None):
+        axis = dim if dim is not None else axis
+        if not -self.ndim - 1 <= axis <= self.ndim:
+            raise IndexError(f"unsqueeze: axis {axis} is out of range for a tensor of "
+                             f"{self.ndim} dimensions")
+        axis = axis % (self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def expand(self, *shape):
+        shape = _shape_arg(shape)
+        lead = len(shape) - self.ndim
+        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        if shape == self.shape:
+            return self
+        if lead < 0 or any(m != n and m != 1 for m, n in zip(self.shape, shape[lead:])):
+            raise ShapeError(f"expand: cannot expand shape {tuple(self.shape)} to {shape}")
+        return ops.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def split(self, split_size, axis=0, *, dim=None):
+        """Pieces of ``split_size`` along ``axis`` (an int size, or a list of sizes)."""
+        axis = self._axes(axis, dim, "split")[0]
+        n = self.shape[axis]
+        if isinstance(split_size, numbers.Integral):
+            if split_size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {split_size}")
+            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        else:
+            sizes = list(split_size)
+            if sum(sizes) != n:
+                raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} "
+                                 f"has size {n}")
+        return ops.Split.apply(self, sizes=sizes, axis=axis)
+
+    def chunk(self, chunks, axis=0, *, dim=None):
+        axis = self._axes(axis, dim, "chunk")[0]
+        return self.split(-(-self.shape[axis] // chunks), axis)
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_index_arg(index, self))
+
+    def __setitem__(self, index, value):
+        """In-place assignment, for tensors outside any graph (data preparation)."""
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("setitem: in-place assignment to a tensor that requires grad "
+                               "would corrupt its gradient; do it under ts.no_grad()")
+        value = value.data if _is_tensor(value) else value
+        self.data[_index_arg(index, self)] = value
+
+    def masked_fill(self, mask, value):
+        """Where ``mask`` is True, ``value``; elsewhere this tensor (Where)."""
+        mask = mask if _is_tensor(mask) else self._wrap(self.xp.asarray(mask))
+        if mask.dtype != numpy.bool_:
+            raise TypeError(f"masked_fill: the mask must be a bool tensor, got {mask.dtype}")
+        return ops.Where.apply(mask, self._operand(value), self)
+
+    def where(self, condition, other):
+        """PyTorch's ``x.where(cond, y)``: x where cond holds, else y."""
+        return self._select(condition, self, other)
+
+    def _select(self, condition, a, b):
+        """``a`` where ``condition`` is True, else ``b`` (broadcast together; numbers and arrays
+        become tensors like this one). ``ts.where`` is this with the first tensor of a, b."""
+        cond = condition if _is_tensor(condition) else self._operand(condition)
+        if cond.dtype != numpy.bool_:
+            raise TypeError(f"where: the condition must be a bool tensor, got {cond.dtype}")
+        return ops.Where.apply(cond, self._operand(a), self._operand(b))
+
+
+def _is_tensor(x):
+    # every Tensor is a ShapeMethods (tensor/core.py builds on this mixin, so it cannot be
+    # imported here)
+    return isinstance(x, ShapeMethods)
+
+
+def _shape_arg(shape):
+    """Accept both f(2, 3) and f((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _index_arg(index, t):
+    """Tensor parts of an index become arrays; boolean masks become integer arrays (so that
+    every op below sees NumPy's integer indexing only)."""
+    items = index if type(index) is tuple else (index,)
+    out = []
+    for item in items:
+        if _is_tensor(item):
+            item = item.data
+        elif isinstance(item, list):
+            item = t.xp.asarray(item)
+        if hasattr(item, "dtype") and item.dtype == numpy.bool_:
+            out.extend(item.nonzero())
+        else:
+            out.append(item)
+    return tuple(out) if (type(index) is tuple or len(out) > 1) else out[0]
+
