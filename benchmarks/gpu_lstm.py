@@ -6,8 +6,8 @@
   * PyTorch's nn.LSTM (cuDNN), when installed with CUDA.
 
 It also times the pointwise part alone with CUDA events: the fused LSTM kernels (forward and
-backward, 128 steps) against the same maths as separate CuPy element-wise ops (the reference in
-ops/cellmath.py run on CuPy arrays).
+backward, 128 steps) against the same maths as separate CuPy element-wise ops (the reference,
+tinygrad_seq/kernels/reference.py, run on CuPy arrays).
 
     python benchmarks/gpu_lstm.py
 """
@@ -18,8 +18,7 @@ import time
 import numpy as np
 
 import tinygrad_seq as ts
-from tinygrad_seq import kernels
-from tinygrad_seq.ops import cellmath
+from tinygrad_seq.kernels import cuda, reference
 
 B, T, IN, H = 64, 128, 512, 512
 
@@ -74,7 +73,7 @@ def pointwise(cupy, impl):
 def main():
     if not ts.cuda.is_available():
         raise SystemExit(f"no GPU: {ts.cuda.why_not()}")
-    cupy = ts.backend._load_cupy()
+    cupy = ts.backend.load_cupy()
     sync = ts.cuda.synchronize
     rows = {"tinygrad_seq fused kernels": timed(ours(True), sync),
             "tinygrad_seq composed ops": timed(ours(False), sync, repeats=3)}
@@ -90,8 +89,8 @@ def main():
     print(f"LSTM training step, B={B} T={T} I={IN} H={H}, float32 (median ms)")
     for name, ms in rows.items():
         print(f"  {name:<30}{ms:>10.2f}")
-    fused = timed(pointwise(cupy, kernels.CudaCells), sync)
-    composed = timed(pointwise(cupy, cellmath), sync)
+    fused = timed(pointwise(cupy, cuda.CUDA), sync)
+    composed = timed(pointwise(cupy, reference), sync)
     print(f"pointwise part only, {T} steps fwd+bwd: fused {fused:.2f} ms, composed "
           f"{composed:.2f} ms, {composed / fused:.1f}x")
 
