@@ -1,4 +1,5 @@
 import os
+import sys
 
 import pytest
 from hypothesis import settings
@@ -12,9 +13,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 def pytest_addoption(parser):
     parser.addoption("--device", default="cpu",
                      help="run the suite with new tensors on this device: cpu or cuda")
+    parser.addoption("--without-torch", action="store_true",
+                     help="run as if PyTorch were not installed (every test that needs it skips)")
 
 
 def pytest_configure(config):
+    if config.getoption("--without-torch"):
+        sys.modules["torch"] = None  # `import torch` now raises ImportError
     device = config.getoption("--device")
     if device != "cpu":
         import tinygrad_seq as ts

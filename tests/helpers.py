@@ -25,6 +25,8 @@ class Oracle:
         self._name = name
 
     def __getattr__(self, attr):
+        if attr.startswith("_"):  # pytest's collection probes objects for its own markers
+            raise AttributeError(attr)
         try:
             module = importlib.import_module(self._name)
         except ImportError:

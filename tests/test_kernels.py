@@ -11,6 +11,7 @@ cannot run here skips, saying why."""
 from __future__ import annotations
 
 import inspect
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 import tinygrad_seq as ts
 from tinygrad_seq import backend, kernels
 from tinygrad_seq.kernels import host, interface, reference
+from tinygrad_seq.kernels.compiled import CompiledCells
 
 # float32: libm's, libmvec's and CUDA's tanh differ from NumPy's by a few units in the last place
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
@@ -255,6 +257,44 @@ def test_mismatched_or_read_only_arrays_never_reach_the_kernels(compiled):
     with pytest.raises(ValueError):
         compiled.lstm_cell_forward(np, rng.standard_normal((2, 12)).astype(np.float32), c,
                                    *outs)
+
+
+def test_gru_backward_takes_the_sequence_ops_strided_views_without_a_copy():
+    """The GRU sequence op passes r, z, n and gh's n block as views of its (B, 3H) buffers.
+    The code both compiled implementations share hands the kernel their pointers and row
+    strides as they are: no copy and no allocation per step (the CUDA kernels once had a
+    (B, 3H) buffer zero-filled every step to rebuild a layout). A launcher that only records
+    shows it without a GPU."""
+    calls = []
+
+    class Recording:
+        array_type = np.ndarray
+        pointer = staticmethod(host.HostLauncher.pointer)
+
+        @staticmethod
+        def writeable(a):
+            return True
+
+        @staticmethod
+        def run(name, dtype, args, ints):
+            calls.append((name, args, ints))
+
+    batch, hidden = 64, 128
+    act, gh = np.random.default_rng(0).random((2, batch, 3 * hidden))
+    h, dh = np.ones((2, batch, hidden))
+    outs = [np.empty((batch, 3 * hidden)), np.empty((batch, 3 * hidden)), np.empty_like(h)]
+    views = act[:, :2 * hidden], act[:, 2 * hidden:], gh[:, 2 * hidden:]
+    cells = CompiledCells(Recording)
+    tracemalloc.start()
+    cells.gru_cell_backward(np, *views, h, dh, *outs)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4096  # a (B, 3H) copy would be 196,608 bytes
+    ((name, args, ints),) = calls
+    assert name == "gru_cell_backward" and ints == (batch, hidden)
+    pointer = Recording.pointer
+    assert args[4:6] == [pointer(gh) + 2 * hidden * 8, 3 * hidden]  # gh_n: gh's own memory
+    assert args[0:4] == [pointer(act), 3 * hidden, pointer(act) + 2 * hidden * 8, 3 * hidden]
 
 
 def test_relu_propagates_nan_and_inf_like_numpy(impl):

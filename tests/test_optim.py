@@ -46,8 +46,16 @@ NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 def case_id(case):
+    """A stable id (a function prints its address, which changes between runs: pytest-xdist's
+    workers must collect the same ids)."""
     name, kw = case
-    return name + "".join(f"-{k}={v}" for k, v in kw.items())
+
+    def shown(v):
+        if callable(v):
+            return "fn"
+        return f"[{','.join(map(shown, v))}]" if isinstance(v, list) else str(v)
+
+    return name + "".join(f"-{k}={shown(v)}" for k, v in kw.items())
 
 
 def init_arrays(seed=0):

@@ -1,6 +1,7 @@
 """Tensor hooks: functions that see (and may replace) the gradient flowing into a tensor, and
 ``retain_grad``. They are how a user watches gradient flow over the time steps of an unrolled
-recurrence. The backward pass (engine.py, ``run_backward``) calls ``run_hooks`` and ``store_retained``."""
+recurrence. The backward pass (engine.py, ``run_backward``) calls ``run_hooks`` and
+``store_retained``."""
 
 from __future__ import annotations
 

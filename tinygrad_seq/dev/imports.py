@@ -1,7 +1,8 @@
-"""Checks, from the source (the AST, nothing is imported), that no module of the package imports
-another that imports it back, directly or around a longer circle.
+"""Checks, from the source (the AST, nothing is imported), that the package's modules import
+only downward: no module imports another that imports it back (directly or around a longer
+circle), and none imports a layer above its own (``LAYERS``).
 
-    python -m tinygrad_seq.dev.imports      # prints each circle; exit status 1 if there is one
+    python -m tinygrad_seq.dev.imports      # prints what it finds; exit status 1 if anything
 
 Every import counts, also one inside a function (a lazy import is still a dependency); only
 ``if TYPE_CHECKING:`` blocks are left out. Importing ``a.b.c`` depends on the module ``a.b.c``
@@ -17,6 +18,10 @@ import pathlib
 import sys
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent
+# the layers, bottom first, by the first name under the package; a module may import its own
+# layer and those below. The package's __init__ (the public names) and dev/ stand outside.
+LAYERS = (("backend",), ("autograd", "kernels", "cuda"), ("ops",), ("tensor",),
+          ("gradcheck", "serialization"), ("nn", "optim"), ("data", "viz"), ("app",))
 
 
 def modules(root: pathlib.Path = PACKAGE) -> dict:
@@ -131,15 +136,32 @@ def circle(group, edges):
     return sorted(group)
 
 
+def layer(module: str):
+    """The index in LAYERS of a module's layer; None for the package itself and dev/."""
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else None
+    return next((i for i, names in enumerate(LAYERS) if top in names), None)
+
+
+def upward(edges: dict) -> list:
+    """(importer, imported) pairs where a module imports a layer above its own."""
+    return sorted((a, b) for a, deps in edges.items() for b in deps
+                  if layer(a) is not None and layer(b) is not None and layer(b) > layer(a))
+
+
 def main() -> int:
     edges = graph()
-    found = cycles(edges)
+    found, up = cycles(edges), upward(edges)
     for group in found:
         print(f"import cycle among {len(group)} modules: {', '.join(group)}\n"
               f"  for example {' -> '.join(circle(group, edges))}")
-    if not found:
-        print(f"no import cycles among the {len(modules())} modules of {PACKAGE.name}")
-    return 1 if found else 0
+    for a, b in up:
+        print(f"{a} (layer {layer(a)}) imports {b}, a layer above (layer {layer(b)})")
+    if not found and not up:
+        print(f"no import cycles and no upward imports among the {len(modules())} modules of "
+              f"{PACKAGE.name}; layers, bottom first: "
+              + " < ".join("/".join(names) for names in LAYERS))
+    return 1 if found or up else 0
 
 
 if __name__ == "__main__":
