@@ -7,6 +7,7 @@ What the kernels compute is tests/test_kernels.py's."""
 from __future__ import annotations
 
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -119,3 +120,26 @@ def test_wheel_ships_kernels_and_installed_copy_finds_them(tmp_path):
     assert out[0].startswith(str(site)) and out[1].startswith(str(site)) and out[2] == "True"
     # the installed copy builds its CPU kernels from the shipped sources (None: no reason not to)
     assert out[3] == "None" if host.compiler() else "no C++ compiler" in out[3]
+
+
+def entry_points(text):
+    """{name: [parameter types]} of the extern "C" functions an INSTANTIATE/EXPORT macro
+    defines (type spellings normalised: ts::idx is idx)."""
+    text = re.sub(r"\\\n", " ", text)
+    found = {}
+    for name, params in re.findall(r'extern "C" (?:__global__ )?void (\w+)_##S\(([^)]*)\)', text):
+        types = [" ".join(p.split()[:-1]).replace("ts::idx", "idx") for p in params.split(",")]
+        found[name] = types
+    return found
+
+
+def test_host_and_cuda_entry_points_take_the_same_arguments():
+    host_side = entry_points((sources.SOURCE_DIR / "host.cpp").read_text())
+    device_side = {}
+    for cu in SOURCES:
+        device_side.update(entry_points(cu.read_text()))
+    assert set(host_side) == set(device_side) == set(host.SIGNATURES)
+    for name, types in host_side.items():
+        assert device_side[name] == types, name
+        pointers, ints = host.SIGNATURES[name]
+        assert len(types) == 2 * pointers + ints, name  # what host.py declares to ctypes

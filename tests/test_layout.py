@@ -30,6 +30,15 @@ def test_the_checker_finds_a_cycle_and_an_upward_import(tmp_path):
     assert imports.upward(edges) == [("tinygrad_seq.backend", "tinygrad_seq.ops")]
 
 
+def test_importing_the_package_imports_no_optional_or_heavy_package():
+    probe = ("import sys, tinygrad_seq as ts; ts.nn.LSTM(2, 3); "
+             "print([m for m in ('cupy', 'graphviz', 'matplotlib', 'tqdm', 'torch') "
+             "if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def collected(*options):
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *options,
                           str(TESTS)], capture_output=True, text=True, cwd=TESTS.parent)

@@ -5,8 +5,9 @@ attention maps and training curves.
     ts.viz.render(loss, path="graph.svg", params=model, group="time", collapse=(2, 2))
     ts.viz.gradient_flow(path="flow.png")
 
-``ts.viz`` is imported on first use (graphviz's package here, matplotlib inside the plotting
-functions), never by ``import tinygrad_seq``. See docs/visualization.md.
+``ts.viz`` is imported on first use, never by ``import tinygrad_seq``: it brings graphviz's
+Python package (a dependency; Graphviz's ``dot`` program renders), and matplotlib (the ``viz``
+extra) inside the plotting functions. See docs/visualization.md.
 """
 
 from ..autograd import record_grad_norms

@@ -21,6 +21,8 @@ import os
 import re
 import warnings
 
+import graphviz  # a dependency; ts.viz itself is imported on first use
+
 from . import graph as G
 from .style import (
     _CLUSTER,
@@ -57,8 +59,6 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
         ``ts.autograd.record_grad_norms()``, or runs one (leaving ``.grad`` alone).
     max_nodes: warn past this many nodes. expand: open fused cells into their pointwise ops.
     """
-    import graphviz  # optional dependency: imported only when something is drawn
-
     if not roots:
         raise ValueError("draw: give at least one tensor to draw the graph of")
     if rankdir not in RANKDIRS:
@@ -71,7 +71,7 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
         G.compute_grad_norms(graph, roots)
     nodes, edges = G.project(graph, show)
     into, folded = G.collapse_steps(nodes, edges, *first_last) if first_last else ({}, [])
-    d = _Drawing(graphviz, graph, rankdir, group == "time", grads, expand, into)
+    d = _Drawing(graph, rankdir, group == "time", grads, expand, into)
     d.build(nodes, edges, folded, show)
     if d.count > max_nodes:
         warnings.warn(f"draw: {d.count} nodes is more than max_nodes={max_nodes}: the picture "
@@ -85,8 +85,6 @@ def render(*roots, path, format=None, **draw_options):
     """Draw and write to ``path``; ``format`` is svg, png, pdf or dot (default: from the path's
     suffix, else svg). Returns the path written. Without Graphviz's ``dot`` program the DOT
     source is written next to ``path`` and a RuntimeError says where and how to install it."""
-    import graphviz
-
     path = os.fspath(path)
     stem, suffix = os.path.splitext(path)
     fmt = (format or suffix.lstrip(".") or "svg").lower()
@@ -114,8 +112,8 @@ def render(*roots, path, format=None, **draw_options):
 
 
 class _Drawing:
-    def __init__(self, graphviz, graph, rankdir, by_time, grads, expand, into):
-        self.gv, self.graph, self.by_time, self.grads = graphviz, graph, by_time, grads
+    def __init__(self, graph, rankdir, by_time, grads, expand, into):
+        self.graph, self.by_time, self.grads = graph, by_time, grads
         self.expand, self.into, self.count, self.kinds = expand, into, 0, set()
         self.dot = graphviz.Digraph("autograd", graph_attr=dict(
             rankdir=rankdir, fontname="Helvetica", newrank="true", nodesep="0.25",
@@ -140,7 +138,7 @@ class _Drawing:
     # ---- clusters -----------------------------------------------------------------------------
     def _cluster(self, name, parent, label, look):
         if name not in self.clusters:
-            self.clusters[name] = self.gv.Digraph(name, graph_attr=dict(
+            self.clusters[name] = graphviz.Digraph(name, graph_attr=dict(
                 label=label, labelloc=self.labelloc, **look))
             self.parent[name] = parent
             self.depth[name] = 0 if parent is None else self.depth[parent] + 1
@@ -333,7 +331,7 @@ class _Drawing:
             self._target(self.parent[name]).subgraph(self.clusters[name])
 
     def _legend(self):
-        legend = self.gv.Digraph("cluster_legend", graph_attr=dict(
+        legend = graphviz.Digraph("cluster_legend", graph_attr=dict(
             label="legend", style="rounded", color="#999999", fontsize="11"))
         for look, text in _LEGEND:
             if look in self.kinds:

@@ -16,6 +16,8 @@ state names: nn/recurrent/); nothing is run.
 
 from __future__ import annotations
 
+import graphviz  # a dependency; ts.viz itself is imported on first use
+
 from ..nn.module import Module
 from ..nn.recurrent import RecurrentCell, RecurrentLayer
 
@@ -59,8 +61,6 @@ def _weights(path, m, layer, d):
 def draw_rolled(model_or_layer):
     """A ``graphviz.Digraph`` of each recurrent layer: rolled (cell + delay loop) and unrolled
     for three steps sharing the same weights."""
-    import graphviz  # optional dependency: imported only when something is drawn
-
     dot = graphviz.Digraph("rolled", graph_attr=dict(rankdir="BT", fontname="Helvetica",
                                                      nodesep="0.4",
                                                      ranksep="0.45", compound="true"),
@@ -81,8 +81,6 @@ def draw_rolled(model_or_layer):
 
 
 def _draw_layer(rolled, unrolled, key, path, m):
-    import graphviz
-
     kind = m.kind
     layers = getattr(m, "num_layers", 1)
     directions = 2 if getattr(m, "bidirectional", False) else 1
