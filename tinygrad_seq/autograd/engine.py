@@ -11,9 +11,6 @@ the ``_wrap`` of a tensor already in hand.
 
 from __future__ import annotations
 
-import numbers
-
-from .. import backend
 from .function import _FREED, ShapeError, _mode, set_grad_enabled
 from .hooks import run_hooks, store_retained
 
@@ -225,8 +222,8 @@ def _root_grads(outputs, grads, who):
                     f"shape {tuple(out.shape)}. Pass gradient= a tensor of that shape.")
             g = out._wrap(out.xp.ones_like(out.data))
         else:
-            if backend.is_array(g) or isinstance(g, (numbers.Number, list, tuple)):
-                g = out._wrap(out.xp.asarray(g, dtype=out.dtype))  # a raw value, not a tensor
+            if getattr(g, "_wrap", None) is not out._wrap:  # not a tensor: an array, a list, ...
+                g = out._wrap(out.xp.asarray(g, dtype=out.dtype))
             if tuple(g.shape) != tuple(out.shape):
                 raise ShapeError(f"{who}: gradient has shape {tuple(g.shape)} but the output has "
                                  f"shape {tuple(out.shape)}")
