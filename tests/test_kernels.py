@@ -4,7 +4,8 @@ vector width exercise the loop tails), extreme inputs, in-place and strided-view
 
 The implementations: ``reference`` itself (on the in-place and strided layouts the others get,
 checked against its own plain, out-of-place answer), ``host`` (src/host.cpp compiled for this
-CPU) and ``cuda`` (the CUDA kernels on CuPy arrays, where a GPU is). The expected answer is
+CPU), ``cuda`` (the CUDA kernels on CuPy arrays, where a GPU is) and ``cuda-on-cpu`` (the same
+CUDA sources and launch shapes, run on the CPU by tests/cuda_emulation.py). The expected answer is
 always the reference on NumPy arrays with fresh, contiguous outputs. An implementation that
 cannot run here skips, saying why."""
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import inspect
 import tracemalloc
 
+import cuda_emulation
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +37,7 @@ class Implementation:
     """One implementation and the arrays it takes: ``array`` makes one from a NumPy array,
     ``numpy`` brings one back."""
 
-    def __init__(self, name):
+    def __init__(self, name, folder=None):
         self.name = name
         if name == "reference":
             self.cells, self.xp = reference, np
@@ -43,6 +45,11 @@ class Implementation:
             if host.library() is None:
                 pytest.skip(f"compiled CPU kernels unavailable: {host.why_not()}")
             self.cells, self.xp = host.HOST, np
+        elif name == "cuda-on-cpu":
+            if cuda_emulation.why_not() is not None:
+                pytest.skip(cuda_emulation.why_not())
+            self.cells = CompiledCells(cuda_emulation.EmulatedLauncher(folder))
+            self.xp = np
         else:
             if ts.cuda.why_not() is not None:
                 pytest.skip(ts.cuda.why_not())
@@ -55,9 +62,14 @@ class Implementation:
         return backend.to_numpy(a)
 
 
-@pytest.fixture(params=["reference", "host", "cuda"])
-def impl(request):
-    return Implementation(request.param)
+@pytest.fixture(scope="session")
+def emulation_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("cuda_emulation")
+
+
+@pytest.fixture(params=["reference", "host", "cuda", "cuda-on-cpu"])
+def impl(request, emulation_folder):
+    return Implementation(request.param, emulation_folder)
 
 
 def inputs(rng, shape, dtype, scale=1.0):
@@ -90,27 +102,57 @@ def test_every_implementation_provides_the_interface(impl):
             [p.default for p in wanted.parameters.values()], (impl.name, name)
 
 
+class Layout:
+    """Arrays for one call, on the implementation's array module. With ``padded``, each is a
+    view into a wider buffer (a different padding per array, so no two share a row stride,
+    and the padding is NaN, so a read past a row shows), as the sequence ops pass views of
+    their (T + 1, B, .) buffers. Outputs start as NaN: an element left unwritten shows too."""
+
+    def __init__(self, impl, padded):
+        self.impl, self.padded, self.count = impl, padded, 0
+
+    def __call__(self, a):
+        if a is None:
+            return None
+        out = self.empty(a.shape, a.dtype)
+        out[...] = self.impl.xp.asarray(a)
+        return out
+
+    def empty(self, shape, dtype):
+        xp = self.impl.xp
+        if not self.padded or len(shape) != 2:
+            return xp.full(shape, np.nan, dtype=dtype)
+        self.count += 1
+        wide = xp.full((shape[0], shape[1] + self.count), np.nan, dtype=dtype)
+        return wide[:, self.count:]
+
+
+PADDED = st.booleans()
+
+
 @PROPERTY
-@given(dtype=DTYPES, rec=st.booleans(), in_place=st.booleans(), seed=st.integers(0, 99), **SIZES)
-def test_lstm_forward(impl, dtype, rec, in_place, seed, batch, hidden, scale):
+@given(dtype=DTYPES, rec=st.booleans(), in_place=st.booleans(), padded=PADDED,
+       seed=st.integers(0, 99), **SIZES)
+def test_lstm_forward(impl, dtype, rec, in_place, padded, seed, batch, hidden, scale):
     rng = np.random.default_rng(seed)
     gates, c = inputs(rng, (batch, 4 * hidden), dtype, scale), plain(rng, (batch, hidden), dtype)
     r = plain(rng, (batch, 4 * hidden), dtype) if rec else None
     expected = [np.empty_like(gates)] + [np.empty_like(c) for _ in range(3)]
     reference.lstm_cell_forward(np, gates, c, *expected, r)
-    g = impl.array(gates)
-    outs = [g if in_place else impl.xp.empty_like(g)] + [impl.xp.empty_like(impl.array(c))
-                                                         for _ in range(3)]
-    impl.cells.lstm_cell_forward(impl.xp, g, impl.array(c), *outs, impl.array(r))
+    lay = Layout(impl, padded)
+    g = lay(gates)
+    outs = [g if in_place else lay.empty(g.shape, dtype)] + \
+        [lay.empty(c.shape, dtype) for _ in range(3)]
+    impl.cells.lstm_cell_forward(impl.xp, g, lay(c), *outs, lay(r))
     agree(impl, outs, expected, dtype)
     if not in_place:
         np.testing.assert_array_equal(impl.numpy(g), gates)  # the input is left alone
 
 
 @PROPERTY
-@given(dtype=DTYPES, missing=st.sampled_from([None, "dh", "dc"]), seed=st.integers(0, 99),
-       **SIZES)
-def test_lstm_backward(impl, dtype, missing, seed, batch, hidden, scale):
+@given(dtype=DTYPES, missing=st.sampled_from([None, "dh", "dc"]), padded=PADDED,
+       seed=st.integers(0, 99), **SIZES)
+def test_lstm_backward(impl, dtype, missing, padded, seed, batch, hidden, scale):
     rng = np.random.default_rng(seed)
     act = rng.uniform(0, 1, (batch, 4 * hidden)).astype(dtype)
     act[:, 2 * hidden:3 * hidden] = 2 * act[:, 2 * hidden:3 * hidden] - 1  # tanh's range
@@ -119,34 +161,36 @@ def test_lstm_backward(impl, dtype, missing, seed, batch, hidden, scale):
               for name in ("dh", "dc"))
     expected = [np.empty_like(act), np.empty_like(c)]
     reference.lstm_cell_backward(np, act, c, tc, dh, dc, *expected)
-    outs = [impl.xp.empty_like(impl.array(a)) for a in expected]
-    impl.cells.lstm_cell_backward(impl.xp, *map(impl.array, (act, c, tc, dh, dc)), *outs)
+    lay = Layout(impl, padded)
+    outs = [lay.empty(a.shape, dtype) for a in expected]
+    impl.cells.lstm_cell_backward(impl.xp, *map(lay, (act, c, tc, dh, dc)), *outs)
     agree(impl, outs, expected, dtype)
 
 
 @PROPERTY
-@given(dtype=DTYPES, in_place=st.booleans(), seed=st.integers(0, 99), **SIZES)
-def test_gru_forward(impl, dtype, in_place, seed, batch, hidden, scale):
+@given(dtype=DTYPES, in_place=st.booleans(), padded=PADDED, seed=st.integers(0, 99), **SIZES)
+def test_gru_forward(impl, dtype, in_place, padded, seed, batch, hidden, scale):
     rng = np.random.default_rng(seed)
     gi, gh = (inputs(rng, (batch, 3 * hidden), dtype, scale) for _ in range(2))
     h = plain(rng, (batch, hidden), dtype)
     expected = [np.empty((batch, 2 * hidden), dtype), np.empty_like(h), np.empty_like(h)]
     reference.gru_cell_forward(np, gi, gh, h, *expected)
-    g, xp = impl.array(gi), impl.xp
+    lay = Layout(impl, padded)
+    g = lay(gi)
     if in_place:  # the sequence op's layout: r, z and n written over gi's blocks
         rz, n = g[:, :2 * hidden], g[:, 2 * hidden:]
     else:
-        rz, n = xp.empty((batch, 2 * hidden), dtype), xp.empty((batch, hidden), dtype)
-    outs = [rz, n, xp.empty((batch, hidden), dtype)]
-    impl.cells.gru_cell_forward(xp, g, impl.array(gh), impl.array(h), *outs)
+        rz, n = lay.empty((batch, 2 * hidden), dtype), lay.empty((batch, hidden), dtype)
+    outs = [rz, n, lay.empty((batch, hidden), dtype)]
+    impl.cells.gru_cell_forward(impl.xp, g, lay(gh), lay(h), *outs)
     agree(impl, outs, expected, dtype)
     if not in_place:
         np.testing.assert_array_equal(impl.numpy(g), gi)
 
 
 @PROPERTY
-@given(dtype=DTYPES, views=st.booleans(), seed=st.integers(0, 99), **SIZES)
-def test_gru_backward(impl, dtype, views, seed, batch, hidden, scale):
+@given(dtype=DTYPES, views=st.booleans(), padded=PADDED, seed=st.integers(0, 99), **SIZES)
+def test_gru_backward(impl, dtype, views, padded, seed, batch, hidden, scale):
     """``views``: r, z, n and gh_n as strided blocks of (B, 3H) buffers, as the sequence op
     passes them (the CUDA kernels take them as they are, with no copy)."""
     rng = np.random.default_rng(seed)
@@ -159,32 +203,34 @@ def test_gru_backward(impl, dtype, views, seed, batch, hidden, scale):
                   (act[:, :2 * hidden], act[:, 2 * hidden:], gh[:, 2 * hidden:]))
     expected = [np.empty(wide, dtype), np.empty(wide, dtype), np.empty_like(h)]
     reference.gru_cell_backward(np, rz, n, ghn, h, dh, *expected)
+    lay = Layout(impl, padded)
     if views:
-        act_d, gh_d = impl.array(act), impl.array(gh)
+        act_d, gh_d = lay(act), lay(gh)
         parts = act_d[:, :2 * hidden], act_d[:, 2 * hidden:], gh_d[:, 2 * hidden:]
     else:
-        parts = tuple(map(impl.array, (rz, n, ghn)))
-    xp = impl.xp
-    outs = [xp.empty(wide, dtype), xp.empty(wide, dtype), xp.empty((batch, hidden), dtype)]
-    impl.cells.gru_cell_backward(xp, *parts, impl.array(h), impl.array(dh), *outs)
+        parts = tuple(map(lay, (rz, n, ghn)))
+    outs = [lay.empty(wide, dtype), lay.empty(wide, dtype), lay.empty(h.shape, dtype)]
+    impl.cells.gru_cell_backward(impl.xp, *parts, lay(h), lay(dh), *outs)
     agree(impl, outs, expected, dtype)
 
 
 @PROPERTY
-@given(dtype=DTYPES, relu=st.booleans(), rec=st.booleans(), seed=st.integers(0, 99), **SIZES)
-def test_rnn_forward_and_backward(impl, dtype, relu, rec, seed, batch, hidden, scale):
+@given(dtype=DTYPES, relu=st.booleans(), rec=st.booleans(), padded=PADDED,
+       seed=st.integers(0, 99), **SIZES)
+def test_rnn_forward_and_backward(impl, dtype, relu, rec, padded, seed, batch, hidden, scale):
     rng = np.random.default_rng(seed)
     pre, dh = inputs(rng, (batch, hidden), dtype, scale), plain(rng, (batch, hidden), dtype)
     r = plain(rng, (batch, hidden), dtype) if rec else None
     expected = np.empty_like(pre)
     reference.rnn_cell_forward(np, pre, expected, relu, r)
-    got = impl.xp.empty_like(impl.array(pre))
-    impl.cells.rnn_cell_forward(impl.xp, impl.array(pre), got, relu, impl.array(r))
+    lay = Layout(impl, padded)
+    got = lay.empty(pre.shape, dtype)
+    impl.cells.rnn_cell_forward(impl.xp, lay(pre), got, relu, lay(r))
     agree(impl, [got], [expected], dtype)
     d_expected = np.empty_like(pre)
     reference.rnn_cell_backward(np, expected, dh, d_expected, relu)
-    d_got = impl.xp.empty_like(got)
-    impl.cells.rnn_cell_backward(impl.xp, impl.array(expected), impl.array(dh), d_got, relu)
+    d_got = lay.empty(pre.shape, dtype)
+    impl.cells.rnn_cell_backward(impl.xp, lay(expected), lay(dh), d_got, relu)
     agree(impl, [d_got], [d_expected], dtype)
 
 

@@ -57,19 +57,25 @@ class CudaLauncher:
 
     @staticmethod
     def run(name, dtype, args, ints):
-        rows, cols = ints[0], ints[1]
-        if rows * cols == 0:
-            return  # nothing to compute, and CUDA refuses an empty grid
+        shape = launch_shape(name, ints[0], ints[1])
+        if shape is None:
+            return
         # args alternate pointer, row stride: as uint64 and int64, the C types' sizes
         values = [numpy.uint64(a or 0) if i % 2 == 0 else numpy.int64(a)
                   for i, a in enumerate(args)]
         values += [numpy.int32(v) for v in ints]
-        if name in PER_ROW:
-            grid, block = (rows,), (ROW_THREADS,)
-        else:
-            grid = (-(-rows * cols // ELEMENT_THREADS),)
-            block = (ELEMENT_THREADS,)
-        kernel(FILES[name], f"{name}_{SUFFIX[numpy.dtype(dtype)]}")(grid, block, tuple(values))
+        kernel(FILES[name], f"{name}_{SUFFIX[numpy.dtype(dtype)]}")(*shape, tuple(values))
+
+
+def launch_shape(name, rows, cols):
+    """(grid, block) for an entry point over rows x cols: one block per row for the per-row
+    kernels, else one thread per element; None when there is nothing to compute (CUDA refuses
+    an empty grid)."""
+    if rows * cols == 0:
+        return None
+    if name in PER_ROW:
+        return (rows,), (ROW_THREADS,)
+    return (-(-rows * cols // ELEMENT_THREADS),), (ELEMENT_THREADS,)
 
 
 CUDA = CompiledCells(CudaLauncher())
