@@ -37,14 +37,18 @@ STATUS=0
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TINYGRAD_SEQ_CACHE=${TINYGRAD_SEQ_CACHE:-/tmp/tinygrad_seq_cache}
 
-if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/gpu_check_site "$WHEELS"/*.whl && \
-    export PYTHONPATH="$PYTHONPATH:/tmp/gpu_check_site"
-fi
+# a pure-Python wheel is a zip Python imports from directly: no pip, nothing to install
+CARRIED=""
+for wheel in "$WHEELS"/*-py3-none-any.whl; do
+  [ -f "$wheel" ] || continue
+  export PYTHONPATH="$PYTHONPATH:$PWD/$wheel"
+  CARRIED="$CARRIED $(basename "$wheel")"
+done
 
 {
   echo "# GPU check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo
+  echo "wheels carried in (on PYTHONPATH):${CARRIED:- none}"
   echo
 } >"$REPORT"
 
@@ -81,8 +85,9 @@ try:
     print('cupy', cupy.__version__, 'CUDA runtime', cupy.cuda.runtime.runtimeGetVersion())
 except Exception as e:
     print('cupy: not usable:', e)
-import tinygrad_seq as ts
+import graphviz, tinygrad_seq as ts
 from tinygrad_seq.kernels import host
+print('graphviz (python)', graphviz.__version__)
 print('ts.cuda.why_not():', ts.cuda.why_not())
 print('compiled CPU kernels:', host.why_not() or 'yes')
 sys.exit(0 if ts.cuda.is_available() else 3)

@@ -25,12 +25,14 @@ from tinygrad_seq import backend, kernels
 from tinygrad_seq.kernels import host, interface, reference
 from tinygrad_seq.kernels.compiled import CompiledCells
 
-# float32: libm's, libmvec's and CUDA's tanh differ from NumPy's by a few units in the last place
+# float32: libm's, libmvec's and CUDA's tanh differ from NumPy's by a few units in the last
+# place; and a pre-activation such as gi_n + r * gh_n, of size ~scale, is rounded differently
+# (the compilers fuse the multiply-add, NumPy does not), by up to a few eps * scale
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
 DTYPES = st.sampled_from([np.float32, np.float64])
 SIZES = dict(batch=st.integers(1, 5), hidden=st.integers(1, 37), scale=st.sampled_from([1, 30]))
-PROPERTY = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+# the number of examples is the profile's (tests/conftest.py: 25, or 300 when thorough)
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 class Implementation:
@@ -85,11 +87,14 @@ def plain(rng, shape, dtype):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def agree(impl, got, expected, dtype):
+def agree(impl, got, expected, dtype, scale=1):
+    tol = dict(TOL[dtype])
+    if dtype == np.float32:
+        tol["atol"] *= scale  # ~8 eps times the inputs' size (see TOL)
     for a, b in zip(got, expected):
         a = impl.numpy(a)
         assert np.isfinite(a).all()
-        np.testing.assert_allclose(a, b, **TOL[dtype])
+        np.testing.assert_allclose(a, b, **tol)
 
 
 def test_every_implementation_provides_the_interface(impl):
@@ -144,7 +149,7 @@ def test_lstm_forward(impl, dtype, rec, in_place, padded, seed, batch, hidden, s
     outs = [g if in_place else lay.empty(g.shape, dtype)] + \
         [lay.empty(c.shape, dtype) for _ in range(3)]
     impl.cells.lstm_cell_forward(impl.xp, g, lay(c), *outs, lay(r))
-    agree(impl, outs, expected, dtype)
+    agree(impl, outs, expected, dtype, scale)
     if not in_place:
         np.testing.assert_array_equal(impl.numpy(g), gates)  # the input is left alone
 
@@ -164,7 +169,7 @@ def test_lstm_backward(impl, dtype, missing, padded, seed, batch, hidden, scale)
     lay = Layout(impl, padded)
     outs = [lay.empty(a.shape, dtype) for a in expected]
     impl.cells.lstm_cell_backward(impl.xp, *map(lay, (act, c, tc, dh, dc)), *outs)
-    agree(impl, outs, expected, dtype)
+    agree(impl, outs, expected, dtype, scale)
 
 
 @PROPERTY
@@ -183,7 +188,7 @@ def test_gru_forward(impl, dtype, in_place, padded, seed, batch, hidden, scale):
         rz, n = lay.empty((batch, 2 * hidden), dtype), lay.empty((batch, hidden), dtype)
     outs = [rz, n, lay.empty((batch, hidden), dtype)]
     impl.cells.gru_cell_forward(impl.xp, g, lay(gh), lay(h), *outs)
-    agree(impl, outs, expected, dtype)
+    agree(impl, outs, expected, dtype, scale)
     if not in_place:
         np.testing.assert_array_equal(impl.numpy(g), gi)
 
@@ -211,7 +216,7 @@ def test_gru_backward(impl, dtype, views, padded, seed, batch, hidden, scale):
         parts = tuple(map(lay, (rz, n, ghn)))
     outs = [lay.empty(wide, dtype), lay.empty(wide, dtype), lay.empty(h.shape, dtype)]
     impl.cells.gru_cell_backward(impl.xp, *parts, lay(h), lay(dh), *outs)
-    agree(impl, outs, expected, dtype)
+    agree(impl, outs, expected, dtype, scale)
 
 
 @PROPERTY
@@ -226,12 +231,12 @@ def test_rnn_forward_and_backward(impl, dtype, relu, rec, padded, seed, batch, h
     lay = Layout(impl, padded)
     got = lay.empty(pre.shape, dtype)
     impl.cells.rnn_cell_forward(impl.xp, lay(pre), got, relu, lay(r))
-    agree(impl, [got], [expected], dtype)
+    agree(impl, [got], [expected], dtype, scale)
     d_expected = np.empty_like(pre)
     reference.rnn_cell_backward(np, expected, dh, d_expected, relu)
     d_got = lay.empty(pre.shape, dtype)
     impl.cells.rnn_cell_backward(impl.xp, lay(expected), lay(dh), d_got, relu)
-    agree(impl, [d_got], [d_expected], dtype)
+    agree(impl, [d_got], [d_expected], dtype, scale)
 
 
 @PROPERTY

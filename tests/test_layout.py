@@ -7,6 +7,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 from tinygrad_seq.dev import imports
 
 TESTS = pathlib.Path(__file__).resolve().parent
@@ -16,18 +18,56 @@ def test_no_import_cycles_and_no_upward_imports():
     edges = imports.graph()
     assert imports.cycles(edges) == []
     assert imports.upward(edges) == []
+    assert imports.unplaced(edges) == []
     assert len(edges) > 50  # the walk found the package's modules
 
 
+def write(root, files):
+    for name, text in files.items():
+        path = root / "tinygrad_seq" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root / "tinygrad_seq"
+
+
 def test_the_checker_finds_a_cycle_and_an_upward_import(tmp_path):
-    package = tmp_path / "tinygrad_seq"
-    (package / "ops").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "backend.py").write_text("from .ops import thing\n")
-    (package / "ops" / "__init__.py").write_text("def f():\n    from .. import backend\n")
+    package = write(tmp_path, {
+        "__init__.py": "", "backend.py": "from .ops import thing\n",
+        "ops/__init__.py": "def f():\n    from .. import backend\n"})  # a lazy import counts
     edges = imports.graph(package)
     assert imports.cycles(edges) == [["tinygrad_seq.backend", "tinygrad_seq.ops"]]
     assert imports.upward(edges) == [("tinygrad_seq.backend", "tinygrad_seq.ops")]
+
+
+@pytest.mark.parametrize("statement, target", [
+    ("import tinygrad_seq.nn.layers", "tinygrad_seq.nn.layers"),
+    ("from tinygrad_seq.nn import layers", "tinygrad_seq.nn.layers"),
+    ("from .nn import layers", "tinygrad_seq.nn.layers"),
+    ("from .nn.layers import Linear", "tinygrad_seq.nn.layers"),
+    ("from .nn import Linear", "tinygrad_seq.nn"),
+    ("from . import nn", "tinygrad_seq.nn"),
+    ("from typing import TYPE_CHECKING\nif not TYPE_CHECKING:\n    from . import nn",
+     "tinygrad_seq.nn"),
+    ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    pass\nelse:\n"
+     "    from . import nn", "tinygrad_seq.nn"),
+])
+def test_every_spelling_of_an_import_is_seen(tmp_path, statement, target):
+    package = write(tmp_path, {"__init__.py": "", "backend.py": statement + "\n",
+                               "nn/__init__.py": "", "nn/layers.py": "Linear = 1\n"})
+    edges = imports.graph(package)
+    assert target in edges["tinygrad_seq.backend"]
+    assert "tinygrad_seq.nn" in edges["tinygrad_seq.backend"]  # nn/__init__ runs first
+
+
+def test_type_checking_imports_do_not_count_and_a_new_module_needs_a_layer(tmp_path):
+    package = write(tmp_path, {
+        "__init__.py": "",
+        "backend.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                      "    from . import nn\n",
+        "nn/__init__.py": "", "extras.py": ""})
+    edges = imports.graph(package)
+    assert edges["tinygrad_seq.backend"] == set()
+    assert imports.unplaced(edges) == ["tinygrad_seq.extras"]
 
 
 def test_importing_the_package_imports_no_optional_or_heavy_package():

@@ -1,6 +1,6 @@
 """Checks, from the source (the AST, nothing is imported), that the package's modules import
 only downward: no module imports another that imports it back (directly or around a longer
-circle), and none imports a layer above its own (``LAYERS``).
+circle), none imports a layer above its own, and every module is in a layer (``LAYERS``).
 
     python -m tinygrad_seq.dev.imports      # prints what it finds; exit status 1 if anything
 
@@ -20,8 +20,10 @@ import sys
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent
 # the layers, bottom first, by the first name under the package; a module may import its own
 # layer and those below. The package's __init__ (the public names) and dev/ stand outside.
-LAYERS = (("backend",), ("autograd", "kernels", "cuda"), ("ops",), ("tensor",),
+LAYERS = (("backend", "cuda"), ("autograd",), ("kernels",), ("ops",), ("tensor",),
           ("gradcheck", "serialization"), ("nn", "optim"), ("data", "viz"), ("app",))
+OUTSIDE = (None, "__main__", "dev")  # the package's __init__, ``python -m``, these tools
+_TYPE_CHECKING = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
 def modules(root: pathlib.Path = PACKAGE) -> dict:
@@ -37,10 +39,10 @@ def modules(root: pathlib.Path = PACKAGE) -> dict:
 
 def _imported(tree, name, is_package, known):
     """The package modules named by the import statements of ``tree`` (module ``name``)."""
-    skipped = set()
+    skipped = set()  # the bodies of `if TYPE_CHECKING:` (their else branches do run)
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped.update(id(n) for n in ast.walk(node) if n is not node.test)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in _TYPE_CHECKING:
+            skipped.update(id(n) for part in node.body for n in ast.walk(part))
     here = name if is_package else name.rpartition(".")[0]  # what a relative import starts from
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -136,11 +138,19 @@ def circle(group, edges):
     return sorted(group)
 
 
-def layer(module: str):
-    """The index in LAYERS of a module's layer; None for the package itself and dev/."""
+def _top(module: str):
     parts = module.split(".")
-    top = parts[1] if len(parts) > 1 else None
-    return next((i for i, names in enumerate(LAYERS) if top in names), None)
+    return parts[1] if len(parts) > 1 else None
+
+
+def layer(module: str):
+    """The index in LAYERS of a module's layer; None for those OUTSIDE the layers."""
+    return next((i for i, names in enumerate(LAYERS) if _top(module) in names), None)
+
+
+def unplaced(edges: dict) -> list:
+    """Modules in no layer that should be in one (a new top-level module or package)."""
+    return sorted(m for m in edges if layer(m) is None and _top(m) not in OUTSIDE)
 
 
 def upward(edges: dict) -> list:
@@ -151,17 +161,19 @@ def upward(edges: dict) -> list:
 
 def main() -> int:
     edges = graph()
-    found, up = cycles(edges), upward(edges)
+    found, up, lost = cycles(edges), upward(edges), unplaced(edges)
     for group in found:
         print(f"import cycle among {len(group)} modules: {', '.join(group)}\n"
               f"  for example {' -> '.join(circle(group, edges))}")
     for a, b in up:
         print(f"{a} (layer {layer(a)}) imports {b}, a layer above (layer {layer(b)})")
-    if not found and not up:
+    for m in lost:
+        print(f"{m} is in no layer: add its top-level name to LAYERS in {__name__}")
+    if not found and not up and not lost:
         print(f"no import cycles and no upward imports among the {len(modules())} modules of "
               f"{PACKAGE.name}; layers, bottom first: "
               + " < ".join("/".join(names) for names in LAYERS))
-    return 1 if found or up else 0
+    return 1 if found or up or lost else 0
 
 
 if __name__ == "__main__":

@@ -288,7 +288,7 @@ def tanh(input):
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    """Inverted dropout (see tinygrad_seq.functions.dropout); ``inplace`` is not supported
+    """Inverted dropout (see tinygrad_seq.tensor.functions.dropout); ``inplace`` is not supported
     because an in-place write would corrupt the graph."""
     if inplace:
         raise ValueError("dropout: inplace=True is not supported; use the returned tensor")
@@ -296,7 +296,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def embedding(input, weight, padding_idx=None):
-    """Rows of ``weight`` picked by integer ``input`` (see tinygrad_seq.functions.embedding)."""
+    """Rows of ``weight`` picked by integer ``input`` (see
+    tinygrad_seq.tensor.functions.embedding)."""
     return functions.embedding(input, weight, padding_idx)
 
 

@@ -47,9 +47,11 @@ class GRUCell(Function):
     def forward(self, gi, gh, h):
         xp = self.xp
         m = h.shape[-1]
-        rz = xp.empty((h.shape[0], 2 * m), dtype=h.dtype)
-        n, h_new = xp.empty_like(h), xp.empty_like(h)
-        kernels.implementation(xp).gru_cell_forward(xp, gi, gh, h, rz, n, h_new)
+        # r, z and n are written over a copy of gi, as the sequence op writes them over its
+        # projections: the kernels then work in place, with no other buffer
+        act = gi.copy()
+        rz, n, h_new = act[:, :2 * m], act[:, 2 * m:], xp.empty_like(h)
+        kernels.implementation(xp).gru_cell_forward(xp, act, gh, h, rz, n, h_new)
         self.saved = (rz, n, gh[:, 2 * m:], h)
         return h_new
 

@@ -73,9 +73,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """Numerically stable log-softmax (its CUDA kernel is kernels/log_softmax.cu). The backward
-    is the Tensor formula when it is being recorded (second derivatives), else the fused
-    array version."""
+    """Numerically stable log-softmax, from the kernel layer (``kernels``; on a GPU,
+    kernels/src/log_softmax.cu). The backward is the Tensor formula when it is being recorded
+    (second derivatives), else the fused array version."""
 
     name = "log_softmax"
 

@@ -1,7 +1,7 @@
 """Attention benchmarks, side by side with PyTorch (when installed), in float32: scaled
 dot-product attention and MultiheadAttention, forward then backward of ``out.sum()``.
 
-Results have the format of ``tinygrad_seq.bench.tiny_ops`` (side -> phase -> median seconds);
+Results have the format of ``ops.tiny_ops`` (side -> phase -> median seconds);
 ``tinygrad-seq bench attention`` prints them.
 """
 

@@ -20,11 +20,12 @@ from .kind import StepWeights, check_sizes
 
 class RecurrentCell(Module):
     """One step of the subclass's ``kind``. The state is one tensor (B, H) for a kind with one
-    state, a tuple (h, c) for the LSTM; ``None`` (or None parts) start from zeros."""
+    state (``forward(x, h)``), a tuple (h, c) for the LSTM (``forward(x, state)``); ``None`` (or
+    None parts) start from zeros."""
 
     kind = None  # a CellKind
 
-    def __init__(self, input_size, hidden_size, bias=True, *, fused=True, dtype=None, **options):
+    def __init__(self, input_size, hidden_size, bias=True, fused=True, dtype=None, **options):
         name = type(self).__name__
         check_sizes(name, input_size, hidden_size)
         options = self.kind.check(name, options)

@@ -82,9 +82,12 @@ class GRUCell(RecurrentCell):
     kind = KIND
 
     def __init__(self, input_size, hidden_size, bias=True, fused=True, reset_after=True,
-                 **options):
-        super().__init__(input_size, hidden_size, bias, fused=fused, reset_after=reset_after,
+                 dtype=None, **options):
+        super().__init__(input_size, hidden_size, bias, fused, dtype, reset_after=reset_after,
                          **options)
+
+    def forward(self, x, h=None):
+        return super().forward(x, h)
 
 
 KIND.layer, KIND.cell = GRU, GRUCell

@@ -86,8 +86,5 @@ class LSTMCell(RecurrentCell):
 
     kind = KIND
 
-    def __init__(self, input_size, hidden_size, bias=True, fused=True, **options):
-        super().__init__(input_size, hidden_size, bias, fused=fused, **options)
-
 
 KIND.layer, KIND.cell = LSTM, LSTMCell

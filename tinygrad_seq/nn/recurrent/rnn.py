@@ -49,8 +49,13 @@ class RNNCell(RecurrentCell):
 
     kind = KIND
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", **options):
-        super().__init__(input_size, hidden_size, bias, nonlinearity=nonlinearity, **options)
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None,
+                 **options):
+        super().__init__(input_size, hidden_size, bias, dtype=dtype, nonlinearity=nonlinearity,
+                         **options)
+
+    def forward(self, x, h=None):
+        return super().forward(x, h)
 
 
 KIND.layer, KIND.cell = RNN, RNNCell
