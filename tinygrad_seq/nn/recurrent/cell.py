@@ -15,7 +15,7 @@ from ...autograd import ShapeError
 from ...tensor import creation
 from .. import init
 from ..module import Module, Parameter
-from .kind import StepWeights, check_sizes
+from .kind import StepWeights, changed, check_sizes
 
 
 class RecurrentCell(Module):
@@ -91,10 +91,6 @@ class RecurrentCell(Module):
         return tuple(out)
 
     def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}" + (
-            ", bias=False" if self.bias_ih is None else "")
-        for key, default in self.kind.options.items():
-            value = getattr(self, key)
-            if value != default:
-                s += f", {key}={value!r}" if isinstance(value, str) else f", {key}={value}"
-        return s
+        bias = ", bias=False" if self.bias_ih is None else ""
+        return f"{self.input_size}, {self.hidden_size}{bias}" + \
+            changed(self, self.kind.options.items())

@@ -99,6 +99,17 @@ class CellKind:
         return f"<cell kind {self.name}>"
 
 
+def changed(module, defaults) -> str:
+    """``, key=value`` for each of ``defaults`` (pairs) that ``module`` has changed: the end
+    of a layer's or a cell's repr."""
+    text = ""
+    for key, default in defaults:
+        value = getattr(module, key)
+        if value != default:
+            text += f", {key}={value!r}" if isinstance(value, str) else f", {key}={value}"
+    return text
+
+
 def check_sizes(layer, input_size, hidden_size, **extra):
     for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(value, int) or value <= 0:

@@ -27,7 +27,7 @@ from ...tensor import Tensor, creation
 from ...tensor.functions import cat, dropout, stack, where
 from .. import init
 from ..module import Module, Parameter
-from .kind import StepWeights, check_sizes
+from .kind import StepWeights, changed, check_sizes
 
 _LAYER_DEFAULTS = (("bias", True), ("batch_first", False), ("dropout", 0.0),
                    ("bidirectional", False), ("unroll", False), ("residual", False))
@@ -234,12 +234,7 @@ class RecurrentLayer(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
-        defaults = _LAYER_DEFAULTS + tuple(self.kind.options.items())
-        for key, default in defaults:
-            value = getattr(self, key)
-            if value != default:
-                s += f", {key}={value!r}" if isinstance(value, str) else f", {key}={value}"
-        return s
+        return s + changed(self, _LAYER_DEFAULTS + tuple(self.kind.options.items()))
 
 
 _BASE = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
