@@ -65,15 +65,22 @@ _C_TYPES = {"idx": "long long", "int": "int"}
 _SUFFIXES = {"f32": "float", "f64": "double"}
 
 
+def entry_points(text):
+    """{name: [parameter types, with T]} of the extern "C" functions that the INSTANTIATE
+    (.cu) or EXPORT (host.cpp) macro of a kernel source defines; ts::idx is spelled idx."""
+    text = re.sub(r"\\\n", " ", text)
+    found = {}
+    for name, params in re.findall(r'extern "C" (?:__global__ )?void (\w+)_##S\(([^)]*)\)', text):
+        found[name] = [" ".join(p.split()[:-1]).replace("ts::idx", "idx")
+                       for p in params.split(",")]
+    return found
+
+
 def signatures():
-    """{entry point: [parameter types with T]} from the .cu sources (``extern "C" __global__``
-    functions defined by their INSTANTIATE macros)."""
+    """{entry point: [parameter types, with T]} of the CUDA kernels (the .cu sources)."""
     found = {}
     for cu in sorted(sources.SOURCE_DIR.glob("*.cu")):
-        text = re.sub(r"\\\n", " ", cu.read_text())
-        for name, params in re.findall(r'extern "C" __global__ void (\w+)_##S\(([^)]*)\)', text):
-            found[name] = [" ".join(p.split()[:-1]).replace("ts::idx", "idx")
-                           for p in params.split(",")]
+        found.update(entry_points(cu.read_text()))
     return found
 
 

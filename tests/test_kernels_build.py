@@ -7,12 +7,12 @@ What the kernels compute is tests/test_kernels.py's."""
 from __future__ import annotations
 
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
 import zipfile
 
+import cuda_emulation
 import pytest
 
 from tinygrad_seq.kernels import host, sources
@@ -123,22 +123,9 @@ def test_wheel_ships_kernels_and_installed_copy_finds_them(tmp_path):
     assert out[3] == "None" if host.compiler() else "no C++ compiler" in out[3]
 
 
-def entry_points(text):
-    """{name: [parameter types]} of the extern "C" functions an INSTANTIATE/EXPORT macro
-    defines (type spellings normalised: ts::idx is idx)."""
-    text = re.sub(r"\\\n", " ", text)
-    found = {}
-    for name, params in re.findall(r'extern "C" (?:__global__ )?void (\w+)_##S\(([^)]*)\)', text):
-        types = [" ".join(p.split()[:-1]).replace("ts::idx", "idx") for p in params.split(",")]
-        found[name] = types
-    return found
-
-
 def test_host_and_cuda_entry_points_take_the_same_arguments():
-    host_side = entry_points((sources.SOURCE_DIR / "host.cpp").read_text())
-    device_side = {}
-    for cu in SOURCES:
-        device_side.update(entry_points(cu.read_text()))
+    host_side = cuda_emulation.entry_points((sources.SOURCE_DIR / "host.cpp").read_text())
+    device_side = cuda_emulation.signatures()
     assert set(host_side) == set(device_side) == set(host.SIGNATURES)
     for name, types in host_side.items():
         assert device_side[name] == types, name

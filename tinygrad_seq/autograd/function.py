@@ -18,8 +18,8 @@ How backward runs (engine.py)
     plain array work otherwise. Broadcasting is undone once, in the engine (``engine._fit``).
 
 This module knows nothing of ``Tensor``: a node wraps its outputs with the type of its inputs
-(``tensors[0]._wrap``), so the engine stack imports only downward: backend <- autograd <-
-tensor <- ops' users.
+(``tensors[0]._wrap``), so the engine stack imports only downward (backend, autograd, kernels,
+ops, tensor: each only those before it).
 """
 
 from __future__ import annotations

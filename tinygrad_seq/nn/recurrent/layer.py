@@ -29,6 +29,7 @@ from .. import init
 from ..module import Module, Parameter
 from .kind import StepWeights, changed, check_sizes
 
+_BASE = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # every kind's parameters
 _LAYER_DEFAULTS = (("bias", True), ("batch_first", False), ("dropout", 0.0),
                    ("bidirectional", False), ("unroll", False), ("residual", False))
 
@@ -236,5 +237,3 @@ class RecurrentLayer(Module):
             s += f", num_layers={self.num_layers}"
         return s + changed(self, _LAYER_DEFAULTS + tuple(self.kind.options.items()))
 
-
-_BASE = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
