@@ -271,9 +271,9 @@ def test_expand_opens_fused_cells_into_their_pointwise_ops(kind, cell, marker):
 
 def test_whole_sequence_node_label_and_hint():
     _, loss = run_layer("LSTM", 7)
-    src = draw(loss).source
+    src = draw(loss, unroll=False).source
     assert 'label="lstm (whole sequence, 7 steps)"' in src
-    assert "unroll=True" in src
+    assert "unroll=False" in src
     assert "cluster_l0_t" not in src  # no per-step clusters to draw
 
 

@@ -19,9 +19,11 @@ from .function import (
     is_grad_enabled,
     no_grad,
     record_grad_norms,
+    recording_grad_norms,
     set_grad_enabled,
 )
 
 __all__ = ["Function", "ShapeError", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "graph_tags", "current_tags", "record_grad_norms", "grad",
+           "is_grad_enabled", "graph_tags", "current_tags", "record_grad_norms",
+           "recording_grad_norms", "grad",
            "run_backward"]

@@ -30,6 +30,10 @@ def _fit(g, like):
     return g
 
 
+def _norm(g):
+    return None if g is None else float((g.data * g.data).sum()) ** 0.5
+
+
 def _count_edges(root_fns):
     """For every node reachable from the roots, how many graph edges lead into it."""
     deps = dict.fromkeys(root_fns, 0)
@@ -71,8 +75,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if fn.retained:
                     store_retained(fn.retained, grads)
                 if _mode.record_norms:
-                    fn.grad_norms = [None if g is None else float((g.data * g.data).sum()) ** 0.5
-                                     for g in grads]
+                    fn.grad_norms = [_norm(g) for g in grads]
                 if wanted is not None:
                     for i, g in enumerate(grads):
                         if (fn, i) in wanted:
@@ -81,6 +84,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 in_grads = fn.backward(*grads) if fn.n_out > 1 else fn.backward(grads[0])
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
+                if _mode.record_norms:
+                    fn.input_norms = [_norm(g) for g in in_grads]
             for p, need, g in zip(fn.parents, fn.needs_grad, in_grads):
                 if need and g is not None:
                     gd, pd = g.data, p.data

@@ -31,7 +31,8 @@ import numpy
 from .. import backend
 
 __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "ShapeError", "graph_tags", "current_tags", "record_grad_norms"]
+           "ShapeError", "graph_tags", "current_tags", "record_grad_norms",
+           "recording_grad_norms"]
 
 
 class ShapeError(ValueError):
@@ -119,8 +120,11 @@ def current_tags() -> dict:
 class record_grad_norms:
     """Inside this block every backward pass stores, on each node it runs, the norm of the
     gradient that reached each of the node's outputs: ``fn.grad_norms`` (a list, None for an
-    output that got no gradient). Drawings read it to show where gradients vanish or explode;
-    outside the block the engine does none of this work."""
+    output that got no gradient), and the norm of what it sent to each input:
+    ``fn.input_norms`` (what one edge carries: a shared weight's per-step contribution).
+    Whole-sequence nodes also store their per-step norms (``fn.step_norms``). Drawings read
+    them to show where gradients vanish or explode; outside the block the engine does none of
+    this work."""
 
     def __enter__(self):
         self.prev = _mode.record_norms
@@ -130,6 +134,11 @@ class record_grad_norms:
     def __exit__(self, *exc):
         _mode.record_norms = self.prev
         return False
+
+
+def recording_grad_norms() -> bool:
+    """Whether a backward pass running now should record norms (see record_grad_norms)."""
+    return _mode.record_norms
 
 
 class Function:
@@ -146,6 +155,7 @@ class Function:
     tags = None  # graph_tags labels active when the node was made
     double_backward = True  # False for fused ops whose backward is array code, not Tensor ops
     grad_norms = None  # set by a backward pass inside record_grad_norms
+    input_norms = None  # likewise: the norm of the gradient sent to each input
 
     def forward(self, *arrays, **params):
         raise NotImplementedError

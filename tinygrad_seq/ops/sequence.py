@@ -9,12 +9,16 @@ and dh W_hh; then the weight gradients of all steps are two large GEMMs
 Variable lengths: ``keep`` (T, B, 1) bool says which sequences are still running. At a padded
 step the state passes through unchanged, the output is zero, and no gradient enters the cell.
 Outputs: (outputs (T, B, H), h_n (B, H)) and c_n for the LSTM.
+
+Inside ``record_grad_norms`` the backward also records, per step, the norms the unrolled graph
+would have recorded on its nodes (``fn.step_norms``, see ``StepNorms``), so a drawing of this
+one node as its steps shows the same gradients as the per-step graph, at full speed.
 """
 
 from __future__ import annotations
 
 from .. import kernels
-from ..autograd import Function
+from ..autograd import Function, recording_grad_norms
 
 
 def _steps(count, reverse):
@@ -37,10 +41,54 @@ def _c_order(w, steps):
     return w.copy(order="C") if steps >= 4 else w
 
 
+def _norm(a):
+    return float((a * a).sum()) ** 0.5
+
+
+class StepNorms:
+    """Per-step gradient norms of one whole-sequence backward, indexed by time step t:
+    ``h[t]`` (and ``c[t]``): the gradient reaching the cell's new state at step t (what the
+    unrolled cell node records); ``pre[t]``: that reaching the step's input projection
+    x_t W_ih^T (+ b); ``hidden[t]``: that reaching h_{t-1} W_hh^T (+ b_hh), the same as
+    ``pre`` but for the GRU; ``w_hh[t]``: the norm of step t's contribution to dW_hh (the
+    weight is shared by every step, so its gradient is the sum of these contributions);
+    ``out[t]``: that reaching output t; ``carried[k][t]``: that reaching state k after step t
+    from later steps and h_n; ``totals``: the norms of dW_ih, dW_hh, of all steps'
+    pre-activation gradients, of the bias's gradient (when there are biases) and of the input's
+    (when it needs one)."""
+
+    def __init__(self, steps, states):
+        self.h, self.pre, self.hidden, self.w_hh, self.out = ([0.0] * steps for _ in range(5))
+        self.c = [0.0] * steps if "c" in states else None
+        self.carried = [[0.0] * steps for _ in states]  # into the state after step t, past
+        self.totals = {}                                  # the output (padded batches only)
+
+    def step(self, t, carried, d_out, states, pre, h_prev, hidden=None):
+        hidden = pre if hidden is None else hidden
+        self.h[t] = _norm(states[0])
+        if self.c is not None:
+            self.c[t] = _norm(states[1])
+        self.pre[t], self.hidden[t] = _norm(pre), _norm(hidden)
+        self.w_hh[t] = _norm(hidden.T @ h_prev)
+        self.out[t] = 0.0 if d_out is None else _norm(d_out[t])
+        for k, d in enumerate(carried):
+            self.carried[k][t] = _norm(d)
+
+    def finish(self, dx, d_w_ih, d_w_hh, biases):
+        self.totals = dict(w_ih=_norm(d_w_ih), w_hh=_norm(d_w_hh),
+                           pre=sum(x * x for x in self.pre) ** 0.5)
+        if dx is not None:
+            self.totals["x"] = _norm(dx)
+        if biases:
+            self.totals["bias"] = _norm(biases[0])
+
+
 class _Sequence(Function):
     """Shared plumbing: masking, previous states, and the big GEMMs of the backward."""
 
     double_backward = False  # the backward is array code, not recorded ops
+    step_norms = None  # a StepNorms, from a backward inside record_grad_norms
+    unrolled = None  # set by the layer: how to draw this node as its steps (nn/recurrent)
 
     def carry(self, t, new, prev, states):
         """The state after step t: ``new`` where the sequence runs, else ``prev``."""
@@ -85,6 +133,14 @@ class _Sequence(Function):
         db_ih = g_in.sum(axis=0)
         return dx, d_w_ih, d_w_hh, (db_ih, db_ih if d_hidden is None else g_hid.sum(axis=0))
 
+    def norms(self, steps, states):
+        """A StepNorms to fill (kept on the node as ``step_norms``) inside
+        record_grad_norms, else None."""
+        if not recording_grad_norms():
+            return None
+        self.step_norms = StepNorms(steps, states)
+        return self.step_norms
+
     def wrap_all(self, ref, grads):
         return tuple(None if a is None else ref._wrap(a) for a in grads)
 
@@ -125,9 +181,13 @@ class LSTMSequence(_Sequence):
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         dc = xp.zeros_like(c0) if d_cn is None else d_cn.data.copy()
         d_gates, dc_cell = xp.empty_like(act), xp.empty_like(c0)
+        record = self.norms(x.shape[0], ("h", "c"))
         for t in _steps(x.shape[0], not self.reverse):
-            cells.lstm_cell_backward(xp, act[t], c_prev[t], tc[t], self.into_cell(t, dh, d_out),
-                                     self.into_cell(t, dc, None), d_gates[t], dc_cell)
+            into_h, into_c = self.into_cell(t, dh, d_out), self.into_cell(t, dc, None)
+            cells.lstm_cell_backward(xp, act[t], c_prev[t], tc[t], into_h, into_c, d_gates[t],
+                                     dc_cell)
+            if record:
+                record.step(t, (dh, dc), d_out, (into_h, into_c), d_gates[t], h_prev[t])
             skip_h, skip_c = self.past_cell(t, dh), self.past_cell(t, dc)
             dh = d_gates[t] @ w_hh
             dc = dc_cell.copy()
@@ -135,6 +195,8 @@ class LSTMSequence(_Sequence):
                 dh += skip_h
                 dc += skip_c
         dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_gates, x, h_prev, w_ih)
+        if record:
+            record.finish(dx, d_w_ih, d_w_hh, biases)
         grads = (dx, dh, dc, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
 
@@ -176,15 +238,21 @@ class GRUSequence(_Sequence):
         d_out = None if d_out is None else d_out.data
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         d_gi, d_gh, dh_cell = xp.empty_like(gh), xp.empty_like(gh), xp.empty_like(h0)
+        record = self.norms(x.shape[0], ("h",))
         for t in _steps(x.shape[0], not self.reverse):
-            cells.gru_cell_backward(xp, rz[t], n[t], gh[t][:, 2 * hidden:], h_prev[t],
-                              self.into_cell(t, dh, d_out), d_gi[t], d_gh[t], dh_cell)
+            into = self.into_cell(t, dh, d_out)
+            cells.gru_cell_backward(xp, rz[t], n[t], gh[t][:, 2 * hidden:], h_prev[t], into,
+                                    d_gi[t], d_gh[t], dh_cell)
+            if record:
+                record.step(t, (dh,), d_out, (into,), d_gi[t], h_prev[t], d_gh[t])
             skip = self.past_cell(t, dh)
             dh = d_gh[t] @ w_hh
             dh += dh_cell
             if skip is not None:
                 dh += skip
         dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_gi, x, h_prev, w_ih, d_gh)
+        if record:
+            record.finish(dx, d_w_ih, d_w_hh, biases)
         grads = (dx, dh, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)
 
@@ -221,12 +289,18 @@ class RNNSequence(_Sequence):
         d_out = None if d_out is None else d_out.data
         dh = xp.zeros_like(h0) if d_hn is None else d_hn.data.copy()
         d_pre = xp.empty_like(h_new)
+        record = self.norms(x.shape[0], ("h",))
         for t in _steps(x.shape[0], not self.reverse):
-            cells.rnn_cell_backward(xp, h_new[t], self.into_cell(t, dh, d_out), d_pre[t], self.relu)
+            into = self.into_cell(t, dh, d_out)
+            cells.rnn_cell_backward(xp, h_new[t], into, d_pre[t], self.relu)
+            if record:
+                record.step(t, (dh,), d_out, (into,), d_pre[t], h_prev[t])
             skip = self.past_cell(t, dh)
             dh = d_pre[t] @ w_hh
             if skip is not None:
                 dh += skip
         dx, d_w_ih, d_w_hh, biases = self.input_and_weight_grads(d_pre, x, h_prev, w_ih)
+        if record:
+            record.finish(dx, d_w_ih, d_w_hh, biases)
         grads = (dx, dh, d_w_ih, d_w_hh, *biases)
         return self.wrap_all(ref, grads)

@@ -10,6 +10,8 @@ mixins that import nothing from here.
 from __future__ import annotations
 
 import numbers
+import weakref
+from collections import namedtuple
 
 import numpy
 
@@ -19,6 +21,10 @@ from .maths import MathMethods
 from .shape import ShapeMethods
 
 _new = object.__new__
+
+Cut = namedtuple("Cut", "source tags")
+Cut.__doc__ = ("Where ``detach()`` cut the graph: a weak reference to the tensor it was "
+               "detached from, and the graph tags of the node that made that tensor")
 
 
 def as_array(data, dtype=None, device=None):
@@ -56,7 +62,10 @@ class Tensor(MathMethods, ShapeMethods):
     broadcasting and indexing follow NumPy; names and keywords follow PyTorch (``dim=``,
     ``keepdim=``, ``.T``, ``.size()``)."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_idx", "_hooks", "__weakref__")
+    # _note (unset on most tensors; read with getattr): what a drawing should say of this
+    # tensor: a layer's initial state ("h_0"), or where detach() cut the graph
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_idx", "_hooks", "_note",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
@@ -175,7 +184,10 @@ class Tensor(MathMethods, ShapeMethods):
     __hash__ = object.__hash__  # == is elementwise, so identity hashing
 
     def detach(self):
-        return Tensor._wrap(self.data)
+        out = Tensor._wrap(self.data)
+        if self._ctx is not None:  # a truncation point of BPTT: drawings mark the cut
+            out._note = Cut(weakref.ref(self), self._ctx.tags)
+        return out
 
     def to(self, device=None, dtype=None):
         t = self

@@ -24,6 +24,7 @@ import warnings
 import graphviz  # a dependency; ts.viz itself is imported on first use
 
 from . import graph as G
+from . import html
 from .style import (
     _CLUSTER,
     _LEGEND,
@@ -40,12 +41,12 @@ from .style import (
 )
 
 RANKDIRS = ("BT", "LR", "TB", "RL")
-FORMATS = ("svg", "png", "pdf", "dot")
+FORMATS = ("svg", "png", "pdf", "dot", "html")
 
 
 
 def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=None,
-         grads=False, max_nodes=5000, expand=False):
+         grads=False, max_nodes=5000, expand=False, unroll=True):
     """The graph behind ``roots`` as a ``graphviz.Digraph`` (``.source`` is the DOT text;
     ``.render()`` or ``render(...)`` makes a picture).
 
@@ -58,7 +59,16 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
     grads: colour by gradient norm; uses norms recorded by a backward run inside
         ``ts.autograd.record_grad_norms()``, or runs one (leaving ``.grad`` alone).
     max_nodes: warn past this many nodes. expand: open fused cells into their pointwise ops.
+    unroll: draw each whole-sequence layer node (the default ``nn.LSTM``, ``nn.GRU``,
+        ``nn.RNN``) as its time steps, exactly as an ``unroll=True`` layer records them;
+        False draws it as one box.
     """
+    return _draw(roots, params=params, show=show, rankdir=rankdir, group=group,
+                 collapse=collapse, grads=grads, max_nodes=max_nodes, expand=expand,
+                 unroll=unroll).dot
+
+
+def _draw(roots, params, show, rankdir, group, collapse, grads, max_nodes, expand, unroll):
     if not roots:
         raise ValueError("draw: give at least one tensor to draw the graph of")
     if rankdir not in RANKDIRS:
@@ -66,7 +76,7 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
     if group not in ("time", None):
         raise ValueError(f"draw: group must be 'time' or None, got {group!r}")
     first_last = G.collapse_arg(collapse)
-    graph = G.capture(*roots, params=params)
+    graph = G.capture(*roots, params=params, unroll=unroll)
     if grads and not G.has_grad_norms(graph):
         G.compute_grad_norms(graph, roots)
     nodes, edges = G.project(graph, show)
@@ -77,8 +87,8 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
         warnings.warn(f"draw: {d.count} nodes is more than max_nodes={max_nodes}: the picture "
                       f"will be slow to lay out and hard to read. Pass collapse=(first, last) "
                       f"to draw only the first and last time steps of each layer.",
-                      stacklevel=2)
-    return d.dot
+                      stacklevel=3)
+    return d
 
 
 def render(*roots, path, format=None, **draw_options):
@@ -92,12 +102,13 @@ def render(*roots, path, format=None, **draw_options):
         raise ValueError(f"render: format must be one of {FORMATS}, got {fmt!r}")
     if not suffix:
         path = f"{path}.{fmt}"
-    dot = draw(*roots, **draw_options)
+    drawing = _draw(roots, **{**_DEFAULTS, **draw_options})
+    dot = drawing.dot
     if fmt == "dot":
         _write(path, dot.source)
         return path
     try:
-        data = dot.pipe(format=fmt)
+        data = dot.pipe(format="svg" if fmt == "html" else fmt)
     except graphviz.ExecutableNotFound:
         source = stem + ".dot"
         _write(source, dot.source)
@@ -106,9 +117,16 @@ def render(*roots, path, format=None, **draw_options):
             f"graph's DOT source is in {source}. Install Graphviz (apt-get install graphviz, "
             f"brew install graphviz, or see https://graphviz.org/download/), then run "
             f"`dot -T{fmt} {source} -o {path}` or call render again.") from None
+    if fmt == "html":  # one offline page around the SVG: pan, zoom, fold clusters, hover
+        data = html.page(data.decode("utf-8"), title=os.path.basename(stem),
+                         clusters=drawing.cluster_info()).encode("utf-8")
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+_DEFAULTS = dict(params=None, show="ops", rankdir="BT", group="time", collapse=None,
+                 grads=False, max_nodes=5000, expand=False, unroll=True)
 
 
 class _Drawing:
@@ -121,6 +139,7 @@ class _Drawing:
             fontname="Helvetica", fontsize="10", height="0.3"), edge_attr=dict(
             color="#777777", arrowsize="0.6"))
         self.clusters, self.parent, self.depth = {}, {}, {}  # by cluster name
+        self.members = {}  # cluster name -> ids of the nodes drawn directly inside it
         self.labelloc = "b" if rankdir == "BT" else "t"  # BT flips the page: "b" reads as top
         self.expanded = {}  # op node id -> template name
         # a direction level only for layers that have two (bidirectional)
@@ -173,8 +192,16 @@ class _Drawing:
         # DOT lines written directly: graphviz's per-attribute quoting costs seconds on the
         # 100,000-node graphs this must handle (ids here are plain [a-z0-9_] names)
         self.count += 1
+        if cluster is not None:
+            self.members.setdefault(cluster, []).append(id)
         extra = f" {_attrs(attrs)}" if attrs else ""
         self._target(cluster).body.append(f"\t{id} [label={_q(label)} {_LOOKS[look]}{extra}]\n")
+
+    def cluster_info(self):
+        """{cluster name: {"label", "parent", "nodes"}} for the HTML page's folding."""
+        return {name: dict(label=c.graph_attr.get("label", ""), parent=self.parent[name],
+                           nodes=self.members.get(name, []))
+                for name, c in self.clusters.items()}
 
     # ---- nodes --------------------------------------------------------------------------------
     def _grad_look(self, norm, attrs):
@@ -194,8 +221,8 @@ class _Drawing:
         look, label = _look(n), name
         if look == "sequence":
             label = f"{name} (whole sequence, {self.graph.by_id[n.inputs[0]].shape[0]} steps)"
-            tip.append("one node for all steps; build the layer with unroll=True to see "
-                       "every step")
+            tip.append("one node for all steps, as drawn with unroll=False; the default "
+                       "draws every step")
         norms = [x for x in (n.grad_norms or ()) if x is not None]
         if norms and self.grads:
             label += "\\n" + _norm_text(name, n.grad_norms)

@@ -26,6 +26,7 @@ from collections import namedtuple
 from .. import autograd
 from ..nn.module import Parameter
 from ..nn.recurrent import KINDS
+from ..nn.recurrent.replay import attach_norms, replay
 from ..tensor import Tensor
 
 OP, PARAM, LEAF, CONST, TENSOR, OUTPUT = "op", "param", "leaf", "const", "tensor", "output"
@@ -56,12 +57,12 @@ class Node:
     ``shape``, ``dtype`` and, unless they are leaves, ``producer`` = (op node id, output index)."""
 
     __slots__ = ("id", "kind", "name", "shape", "dtype", "tags", "fn", "tensor", "producer",
-                 "inputs", "outputs")
+                 "inputs", "outputs", "note")
 
     def __init__(self, id, kind, name="", shape=(), dtype="", tags=None):
         self.id, self.kind, self.name, self.shape, self.dtype = id, kind, name, shape, dtype
         self.tags = tags or _NO_TAGS
-        self.fn = self.tensor = self.producer = None
+        self.fn = self.tensor = self.producer = self.note = None
         self.inputs, self.outputs = (), ()
 
     @property
@@ -75,10 +76,13 @@ class Node:
 
 
 class Graph:
-    """``nodes`` (topological order), ``edges`` (in order), ``by_id``, ``roots`` (node ids)."""
+    """``nodes`` (topological order), ``edges`` (in order), ``by_id``, ``roots`` (node ids);
+    ``sequences``: (whole-sequence fn, its replay's trace) for each node captured unrolled."""
 
     def __init__(self):
         self.nodes, self.edges, self.by_id, self.roots = [], [], {}, []
+        self.sequences = []
+        self.leaf_norms = {}  # id(leaf tensor) -> the norm of its gradient (compute_grad_norms)
 
     def add(self, node):
         self.nodes.append(node)
@@ -89,13 +93,18 @@ class Graph:
         return [n for n in self.nodes if n.kind == OP]
 
     def grad_norm(self, node):
-        """The gradient norm that reached a tensor node (through its producer) or an op's first
-        output; None when unknown (leaves, or no backward recorded norms)."""
+        """The gradient norm that reached a tensor node (through its producer, or into a leaf's
+        gradient) or an op's first output; None when unknown (no backward recorded norms)."""
         if node.kind == OP:
             norms = node.grad_norms
             return norms[0] if norms else None
-        if node.producer is None:
-            return None
+        if node.producer is None:  # a leaf or parameter: the pass draw ran, else its .grad
+            t = node.tensor
+            if t is None or not t.requires_grad:
+                return None
+            if id(t) in self.leaf_norms:
+                return self.leaf_norms[id(t)]
+            return None if t.grad is None else float((t.grad.data ** 2).sum()) ** 0.5
         norms = self.by_id[node.producer[0]].grad_norms
         return norms[node.producer[1]] if norms else None
 
@@ -108,8 +117,11 @@ def param_names(params):
     return {id(t): name for name, t in items}
 
 
-def capture(*roots, params=None):
-    """The graph that produced ``roots`` (tensors), as a ``Graph``."""
+def capture(*roots, params=None, unroll=True):
+    """The graph that produced ``roots`` (tensors), as a ``Graph``. ``unroll``: each
+    whole-sequence node (``nn.LSTM`` and its kin by default) is captured as its time steps,
+    the graph ``unroll=True`` layers record (replayed on the node's inputs, replay.py);
+    False keeps it one node."""
     for r in roots:
         if not isinstance(r, Tensor):
             raise TypeError(f"capture: roots must be tensors, got {type(r).__name__}")
@@ -117,6 +129,19 @@ def capture(*roots, params=None):
     g = Graph()
     op_of, tensor_of = {}, {}  # id(fn) -> op node; tensor key -> tensor node
     dtypes = {}  # str(dtype) is slow enough to matter on 100,000 nodes
+    replayed = {}  # id(whole-sequence fn) -> the outputs of its per-step graph
+
+    def resolve(t):
+        """t, or for an output of a whole-sequence node, the same output of its replay."""
+        fn = t._ctx
+        if not unroll or fn is None or getattr(fn, "unrolled", None) is None:
+            return t
+        outs = replayed.get(id(fn))
+        if outs is None:
+            outs, trace = replay(fn)
+            replayed[id(fn)] = outs
+            g.sequences.append((fn, trace))
+        return outs[t._idx]
 
     def tensor_node(t):
         fn = t._ctx
@@ -133,18 +158,18 @@ def capture(*roots, params=None):
             else:
                 kind, name = (LEAF, "leaf") if t.requires_grad else (CONST, "input")
             node = g.add(Node(f"t{len(g.nodes)}", kind, name, shape, dtype))
-            node.tensor = t
         else:
             op = op_of[id(fn)]  # post-order: the producer is already captured
             node = g.add(Node(f"t{len(g.nodes)}", TENSOR, op.name, shape, dtype, op.tags))
             node.producer = (op.id, t._idx)
             op.outputs[t._idx] = node.id
             g.edges.append(Edge(op.id, node.id, t._idx, None))
+        node.tensor = t
         tensor_of[key] = node
         return node
 
-    def add_op(fn):
-        inputs = [tensor_node(p).id for p in fn.parents]
+    def add_op(fn, parents):
+        inputs = [tensor_node(p).id for p in parents]
         op = g.add(Node(f"o{len(g.nodes)}", OP, fn.name, tags=fn.tags))
         op.fn, op.inputs, op.outputs = fn, inputs, [None] * fn.n_out
         op_of[id(fn)] = op
@@ -153,32 +178,41 @@ def capture(*roots, params=None):
 
     # iterative post-order walk: a node is added once all its parents' nodes are, in operand
     # order, which makes the node list topological and the drawing deterministic
+    roots = [resolve(r) for r in roots]
     for root in roots:
         if root._ctx is None or id(root._ctx) in op_of:
             continue
-        stack, seen = [[root._ctx, 0]], {id(root._ctx)}
+        stack, seen = [[root._ctx, 0, [resolve(p) for p in root._ctx.parents]]], {id(root._ctx)}
         while stack:
             top = stack[-1]
-            fn, i = top
-            parents = fn.parents
+            fn, i, parents = top
             while i < len(parents):
                 c = parents[i]._ctx
                 i += 1
                 if c is not None and id(c) not in op_of and id(c) not in seen:
                     seen.add(id(c))
                     top[1] = i
-                    stack.append([c, 0])
+                    stack.append([c, 0, [resolve(p) for p in c.parents]])
                     break
             else:
                 stack.pop()
-                add_op(fn)
+                add_op(fn, parents)
     for root in roots:
         node = tensor_node(root)
         if node.kind != PARAM:
             node.kind = OUTPUT
         if node.id not in g.roots:
             g.roots.append(node.id)
+    for n in g.nodes:  # what the tensors say of themselves: h_0 of a layer, a detach cut
+        if n.tensor is not None and n.producer is None:
+            n.note = getattr(n.tensor, "_note", None)
     return g
+
+
+def attach_step_norms(graph):
+    """Copy what each whole-sequence node's backward recorded per step onto its replay."""
+    for fn, trace in graph.sequences:
+        attach_norms(fn, trace)
 
 
 # ---- gradient norms ---------------------------------------------------------------------------
@@ -193,6 +227,7 @@ def has_grad_norms(graph):
     """Whether a backward from these roots recorded norms: the roots' own nodes run first in
     any backward from them, so they have norms exactly when such a pass ran (norms left on
     shared nodes by a backward from some other tensor do not count)."""
+    attach_step_norms(graph)
     ops = [graph.by_id[graph.by_id[r].producer[0]] for r in graph.roots
            if graph.by_id[r].producer is not None]
     return bool(ops) and all(op.fn.grad_norms is not None for op in ops)
@@ -200,19 +235,20 @@ def has_grad_norms(graph):
 
 def compute_grad_norms(graph, roots):
     """Record ``fn.grad_norms`` on every node by running one backward pass from ``roots`` (seeded
-    with ones) inside ``record_grad_norms``. Asking for the leaves' gradients as ``inputs``
-    keeps their ``.grad`` as it was, and hooks and ``retain_grad`` are switched off for the pass,
+    with ones) inside ``record_grad_norms``, and the norm of each leaf's and parameter's
+    gradient in ``graph.leaf_norms``. Asking for the leaves' gradients as ``inputs`` keeps
+    their ``.grad`` as it was, and hooks and ``retain_grad`` are switched off for the pass,
     so drawing changes nothing the user can see."""
-    ops = graph.ops()
-    if any(op.fn.freed for op in ops):
+    fns = [op.fn for op in graph.ops()] + [fn for fn, _ in graph.sequences]
+    if any(fn.freed for fn in fns):
         raise RuntimeError(_FREED_HELP)
     roots = [r for r in roots if r.requires_grad]
     if not roots:
         return
-    leaves = [n.tensor for n in graph.nodes if n.tensor is not None and n.tensor.requires_grad]
+    leaves = [n.tensor for n in graph.nodes
+              if n.producer is None and n.tensor is not None and n.tensor.requires_grad]
     ones = [Tensor._wrap(r.xp.ones_like(r.data)) for r in roots]
-    hooked = [(op.fn, op.fn.out_hooks, op.fn.retained) for op in ops
-              if op.fn.out_hooks or op.fn.retained]
+    hooked = [(fn, fn.out_hooks, fn.retained) for fn in fns if fn.out_hooks or fn.retained]
     leaf_hooks = [(t, t._hooks) for t in leaves if t._hooks]
     for fn, _, _ in hooked:
         fn.out_hooks = fn.retained = None
@@ -220,11 +256,11 @@ def compute_grad_norms(graph, roots):
         t._hooks = None
     try:
         with autograd.record_grad_norms():
-            autograd.run_backward(tuple(roots), ones, retain_graph=True, create_graph=False,
-                                  inputs=leaves)
+            got = autograd.run_backward(tuple(roots), ones, retain_graph=True,
+                                        create_graph=False, inputs=leaves)
     except RuntimeError as e:
-        for op in ops:  # a half-finished pass must not look like recorded norms next time
-            op.fn.grad_norms = None
+        for fn in fns:  # a half-finished pass must not look like recorded norms next time
+            fn.grad_norms = None
         if "second time" in str(e):
             raise RuntimeError(_FREED_HELP) from e
         raise
@@ -233,6 +269,10 @@ def compute_grad_norms(graph, roots):
             fn.out_hooks, fn.retained = hooks, retained
         for t, hooks in leaf_hooks:
             t._hooks = hooks
+    for t in leaves:
+        g = got.get(id(t))
+        graph.leaf_norms[id(t)] = None if g is None else float((g.data * g.data).sum()) ** 0.5
+    attach_step_norms(graph)
 
 
 # ---- what a drawing shows ---------------------------------------------------------------------

@@ -34,6 +34,52 @@ _LAYER_DEFAULTS = (("bias", True), ("batch_first", False), ("dropout", 0.0),
                    ("bidirectional", False), ("unroll", False), ("residual", False))
 
 
+def unroll(kind, options, fused, x, layer, d, params, state, keep, trace=None):
+    """One direction of one layer as the per-step graph: every step's ops recorded and tagged
+    (layer, direction, step). ``params`` holds weight_ih, weight_hh (and bias_ih, bias_hh, and
+    the kind's extra parameters); returns (outputs (T, B, H), *final state). ``trace``, a dict,
+    receives the tensors a drawing needs to find each step's nodes (replay.py)."""
+    steps, batch = x.shape[0], x.shape[1]
+    b_ih, b_hh = params.get("bias_ih"), params.get("bias_hh")
+    with graph_tags(layer=layer, direction=d):
+        w_hh_t = params["weight_hh"].T
+        xw = x.reshape(steps * batch, x.shape[2]) @ params["weight_ih"].T  # all steps at once
+        if b_ih is not None:
+            xw = xw + (b_ih + b_hh if kind.fold_hidden_bias else b_ih)
+        xs = xw.reshape(steps, batch, -1).split(1, 0) if steps > 1 else [xw.unsqueeze(0)]
+        extra = {k: p for k, p in params.items() if k not in _BASE}
+        weights = StepWeights(w_hh_t, None if kind.fold_hidden_bias else b_hh, extra)
+    outs, cells = [None] * steps, [None] * steps
+    offset = current_tags().get("step", 0)  # a caller running one step at a time tags it
+    for t in (range(steps - 1, -1, -1) if d else range(steps)):
+        with graph_tags(layer=layer, direction=d, step=offset + t):
+            xw_t = xs[t].reshape(batch, -1)
+            new = kind.step(xw_t, state, weights, options, fused)
+            if keep is None:
+                outs[t], state = new[0], new
+            else:  # padded steps: state unchanged, output zero, no gradient through them
+                m = Tensor._wrap(keep[t])
+                outs[t] = where(m, new[0], 0.0)
+                state = tuple(where(m, n, s) for n, s in zip(new, state))
+            cells[t] = (xw_t, new, outs[t], state)
+    output = stack(outs)
+    if trace is not None:
+        trace.update(w_hh_t=w_hh_t, xw=xw, xs=xs, cells=cells, output=output)
+    return (output, *state)
+
+
+class Unrolling:
+    """How to draw a whole-sequence node as the steps ``unroll`` records (replay.py): the
+    layer's kind, options, layer and direction numbers and step mask (None: every sequence
+    has all steps)."""
+
+    __slots__ = ("kind", "options", "layer", "direction", "keep")
+
+    def __init__(self, kind, options, layer, direction, keep):
+        self.kind, self.options, self.layer = kind, options, layer
+        self.direction, self.keep = direction, keep
+
+
 class RecurrentLayer(Module):
     """A stack of ``num_layers`` recurrences of one cell kind (the subclass's ``kind``)."""
 
@@ -131,34 +177,15 @@ class RecurrentLayer(Module):
             with graph_tags(layer=layer, direction=d):
                 result = self.kind.sequence(x, state, weights, self.options(), bool(d), keep)
             if result is not None:
+                node = result[0]._ctx
+                if node is not None:  # drawings show the node as the steps unroll() records
+                    node.unrolled = Unrolling(self.kind, self.options(), layer, d, keep)
                 return result
         return self._unrolled(x, layer, d, params, tuple(state), keep)
 
     def _unrolled(self, x, layer, d, params, state, keep):
         """The per-step graph: every step's ops recorded and tagged (layer, direction, step)."""
-        steps, batch = x.shape[0], x.shape[1]
-        kind, options = self.kind, self.options()
-        b_ih, b_hh = params.get("bias_ih"), params.get("bias_hh")
-        with graph_tags(layer=layer, direction=d):
-            xw = x.reshape(steps * batch, x.shape[2]) @ params["weight_ih"].T  # all steps at once
-            if b_ih is not None:
-                xw = xw + (b_ih + b_hh if kind.fold_hidden_bias else b_ih)
-            xs = xw.reshape(steps, batch, -1).split(1, 0) if steps > 1 else [xw.unsqueeze(0)]
-            extra = {k: p for k, p in params.items() if k not in _BASE}
-            weights = StepWeights(params["weight_hh"].T,
-                                  None if kind.fold_hidden_bias else b_hh, extra)
-        outs = [None] * steps
-        offset = current_tags().get("step", 0)  # a caller running one step at a time tags it
-        for t in (range(steps - 1, -1, -1) if d else range(steps)):
-            with graph_tags(layer=layer, direction=d, step=offset + t):
-                new = kind.step(xs[t].reshape(batch, -1), state, weights, options, self.fused)
-                if keep is None:
-                    outs[t], state = new[0], new
-                else:  # padded steps: state unchanged, output zero, no gradient through them
-                    m = Tensor._wrap(keep[t])
-                    outs[t] = where(m, new[0], 0.0)
-                    state = tuple(where(m, n, s) for n, s in zip(new, state))
-        return (stack(outs), *state)
+        return unroll(self.kind, self.options(), self.fused, x, layer, d, params, state, keep)
 
     # ---- checking what comes in ---------------------------------------------------------------
     def _check_input(self, x):
@@ -199,7 +226,11 @@ class RecurrentLayer(Module):
                     want = (shape[0], shape[2]) if unbatched else shape
                     got = tuple(s.shape[:1] + s.shape[2:]) if unbatched else tuple(s.shape)
                     raise ShapeError(f"{name}: {label}_0 should have shape {want}, got {got}")
-            states.append([s[k] for k in range(shape[0])])
+            pieces = [s[k] for k in range(shape[0])]
+            for piece in pieces:
+                if piece._ctx is None:  # not computed from anything: drawn as "h_0"
+                    piece._note = f"{label}_0"
+            states.append(pieces)
         return states
 
     def _step_mask(self, lengths, mask, steps, batch):
