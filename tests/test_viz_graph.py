@@ -185,7 +185,7 @@ def rnn_cell_loop(steps=8):
 def tanh_norms(src):
     """{step: grad norm} from the tooltips of the tanh nodes (each step's hidden state)."""
     found = re.findall(r'\[label="tanh\\n\|g\| = [^"]*"[^\]]*tooltip="tanh[^"]*step=(\d+)'
-                       r'\\ngrad norm = ([0-9.e+-]+)"', src)
+                       r'\\ngrad norm = ([0-9.e+-]+)(?:\\n[^"]*)?"', src)
     return {int(t): float(v) for t, v in found}
 
 

@@ -161,7 +161,7 @@ class Seq2Seq(Module):
                 out, state, feed, w = self.decoder.step(tokens, state, memory, mask, feed)
             logits.append(out)
             weights.append(w)
-            prev = out.detach().numpy().argmax(-1)
+            prev = out.numpy().argmax(-1)
         attention = stack(weights, 1) if weights[0] is not None else None
         return stack(logits, 1), attention
 

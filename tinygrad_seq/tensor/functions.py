@@ -157,5 +157,6 @@ def embedding(indices, weight, padding_idx=None):
     out = weight[idx]
     if padding_idx is not None and weight.requires_grad:
         keep = (idx != padding_idx)[..., None].astype(weight.dtype)
-        out = out * Tensor._wrap(keep) + (out * Tensor._wrap(1 - keep)).detach()
+        # the padding rows' values, as a constant (not detach(): that would mark a BPTT cut)
+        out = out * Tensor._wrap(keep) + Tensor._wrap(out.data * (1 - keep))
     return out

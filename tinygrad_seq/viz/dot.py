@@ -1,17 +1,25 @@
 """Draw the autograd graph with Graphviz: ``draw(*roots, ...)`` -> ``graphviz.Digraph`` and
-``render(*roots, path=...)`` -> a file.
+``render(*roots, path=...)`` -> a file (svg, png, pdf, dot, or an interactive html page).
 
 What the picture shows (graph.py captures it; this module only decides how it looks):
-  * ops as rounded boxes, fused cells (``lstm_cell``, ``gru_cell``) as orange boxes, a
-    whole-sequence layer node (``lstm``/``gru``/``rnn`` without a step tag) as a 3-d box;
-  * parameters (blue, named by module path), leaves (green), inputs without grad (dashed),
-    intermediate tensors (white) and outputs (red double octagon), with a legend;
-  * ``group="time"``: one cluster per layer (and direction) holding one cluster per time step,
-    read from the ``ts.graph_tags`` every unrolled layer puts on its nodes; parameters stay
-    outside, drawn once, with an edge to each step that uses them;
+  * every recurrent layer as its time steps, the default layers included (``unroll=False``:
+    one 3-d box per layer direction instead);
+  * ops as rounded boxes, fused cells (``lstm_cell``, ``gru_cell``) as orange boxes;
+    shape-only ops (reshape, transpose, slices, split, the stack of step outputs) folded into
+    edges (``simplify=False`` shows every primitive);
+  * parameters (blue, named by module path) drawn once, with an edge to each step that uses
+    them; leaves (green), inputs without grad (dashed; a layer's initial states say h_0,
+    c_0; a tensor cut off by ``detach()`` says so, with a red dashed edge from where it was
+    cut when that is drawn too), outputs (red double octagon), with a legend;
+  * ``group="time"``: one cluster per layer (and direction) holding one per time step;
   * ``collapse=(first, last)``: the middle steps of each layer as one "... x N steps" node;
-  * ``grads=True``: nodes and edges coloured by the norm of the gradient reaching them (log
-    scale, blue = vanishing, red = exploding), with a colour bar;
+  * ``grads=True``: nodes and edges coloured by the norm of the gradient reaching them, on
+    one fixed log scale (the same colour means the same norm in every picture); leaves and
+    parameters show their gradient's norm, and each edge from a shared weight the norm of
+    that step's contribution to the weight's gradient (the sum over steps is its gradient);
+  * ``values=True``: each node's value (small tensors in full, else min / mean / max), and
+    the gradients of leaves and parameters;
+  * ``memory=True``: what the graph keeps alive for backward, per node, per step and in all;
   * ``expand=True``: each fused cell opened into its pointwise ops, so a student sees inside.
 """
 
@@ -23,8 +31,11 @@ import warnings
 
 import graphviz  # a dependency; ts.viz itself is imported on first use
 
+from ..backend import to_numpy
 from . import graph as G
 from . import html
+from .labels import note_text, tensor_lines, value_text
+from .memory import Memory, fmt_bytes
 from .style import (
     _CLUSTER,
     _LEGEND,
@@ -45,13 +56,19 @@ FORMATS = ("svg", "png", "pdf", "dot", "html")
 
 
 
-def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=None,
-         grads=False, max_nodes=5000, expand=False, unroll=True):
+def draw(*roots, params=None, show="ops", rankdir=None, group="time", collapse=None,
+         grads=False, max_nodes=5000, expand=False, unroll=True, simplify=True, values=False,
+         memory=False):
     """The graph behind ``roots`` as a ``graphviz.Digraph`` (``.source`` is the DOT text;
     ``.render()`` or ``render(...)`` makes a picture).
 
     params: a Module or a dict name -> tensor, to label weights by name.
     show: "ops" (op nodes), "tensors" (tensor nodes) or "both".
+    rankdir: where the graph flows: "BT" (inputs at the bottom, the loss on top: each
+        layer's steps climb a column), "LR", "TB", "RL"; None (the default, in the API and
+        the command line alike) picks "BT", or "LR" when the graph has several
+        ``graph_tags(module=...)`` parts, so an encoder's steps make one row and a
+        decoder's another.
     group: "time" puts each layer / direction / time step in its own cluster (inside one per
         ``ts.graph_tags(module=name)`` block, to keep an encoder and a decoder apart); None
         does not.
@@ -62,32 +79,47 @@ def draw(*roots, params=None, show="ops", rankdir="BT", group="time", collapse=N
     unroll: draw each whole-sequence layer node (the default ``nn.LSTM``, ``nn.GRU``,
         ``nn.RNN``) as its time steps, exactly as an ``unroll=True`` layer records them;
         False draws it as one box.
+    simplify: fold shape-only ops into edges (False: every primitive).
+    values: show values (and leaves' gradients). memory: show bytes saved for backward.
     """
-    return _draw(roots, params=params, show=show, rankdir=rankdir, group=group,
-                 collapse=collapse, grads=grads, max_nodes=max_nodes, expand=expand,
-                 unroll=unroll).dot
+    return _draw(roots, dict(params=params, show=show, rankdir=rankdir, group=group,
+                             collapse=collapse, grads=grads, max_nodes=max_nodes, expand=expand,
+                             unroll=unroll, simplify=simplify, values=values,
+                             memory=memory)).dot
 
 
-def _draw(roots, params, show, rankdir, group, collapse, grads, max_nodes, expand, unroll):
+_DEFAULTS = dict(params=None, show="ops", rankdir=None, group="time", collapse=None,
+                 grads=False, max_nodes=5000, expand=False, unroll=True, simplify=True,
+                 values=False, memory=False)
+
+
+def _draw(roots, options):
+    unknown = sorted(set(options) - set(_DEFAULTS))
+    if unknown:
+        raise TypeError(f"draw: unknown option {unknown[0]!r}; the options are "
+                        f"{', '.join(_DEFAULTS)}")
+    o = {**_DEFAULTS, **options}
     if not roots:
         raise ValueError("draw: give at least one tensor to draw the graph of")
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"draw: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
-    if group not in ("time", None):
-        raise ValueError(f"draw: group must be 'time' or None, got {group!r}")
-    first_last = G.collapse_arg(collapse)
-    graph = G.capture(*roots, params=params, unroll=unroll)
-    if grads and not G.has_grad_norms(graph):
+    if o["rankdir"] is not None and o["rankdir"] not in RANKDIRS:
+        raise ValueError(f"draw: rankdir must be one of {RANKDIRS}, got {o['rankdir']!r}")
+    if o["group"] not in ("time", None):
+        raise ValueError(f"draw: group must be 'time' or None, got {o['group']!r}")
+    first_last = G.collapse_arg(o["collapse"])
+    graph = G.capture(*roots, params=o["params"], unroll=o["unroll"])
+    if o["grads"] and not G.has_grad_norms(graph):
         G.compute_grad_norms(graph, roots)
-    nodes, edges = G.project(graph, show)
+    nodes, edges = G.project(graph, o["show"])
+    if o["simplify"] and o["show"] != "tensors":
+        nodes, edges = G.simplify(nodes, edges)
     into, folded = G.collapse_steps(nodes, edges, *first_last) if first_last else ({}, [])
-    d = _Drawing(graph, rankdir, group == "time", grads, expand, into)
-    d.build(nodes, edges, folded, show)
-    if d.count > max_nodes:
-        warnings.warn(f"draw: {d.count} nodes is more than max_nodes={max_nodes}: the picture "
-                      f"will be slow to lay out and hard to read. Pass collapse=(first, last) "
-                      f"to draw only the first and last time steps of each layer.",
-                      stacklevel=3)
+    d = _Drawing(graph, o, into)
+    d.build(nodes, edges, folded, o["show"])
+    if d.count > o["max_nodes"]:
+        warnings.warn(f"draw: {d.count} nodes is more than max_nodes={o['max_nodes']}: the "
+                      f"picture will be slow to lay out and hard to read. Pass "
+                      f"collapse=(first, last) to draw only the first and last time steps of "
+                      f"each layer.", stacklevel=3)
     return d
 
 
@@ -102,7 +134,7 @@ def render(*roots, path, format=None, **draw_options):
         raise ValueError(f"render: format must be one of {FORMATS}, got {fmt!r}")
     if not suffix:
         path = f"{path}.{fmt}"
-    drawing = _draw(roots, **{**_DEFAULTS, **draw_options})
+    drawing = _draw(roots, draw_options)
     dot = drawing.dot
     if fmt == "dot":
         _write(path, dot.source)
@@ -125,17 +157,16 @@ def render(*roots, path, format=None, **draw_options):
     return path
 
 
-_DEFAULTS = dict(params=None, show="ops", rankdir="BT", group="time", collapse=None,
-                 grads=False, max_nodes=5000, expand=False, unroll=True)
-
-
 class _Drawing:
-    def __init__(self, graph, rankdir, by_time, grads, expand, into):
-        self.graph, self.by_time, self.grads = graph, by_time, grads
-        self.expand, self.into, self.count, self.kinds = expand, into, 0, set()
+    def __init__(self, graph, options, into):
+        self.graph, self.by_time, self.grads = graph, options["group"] == "time", options["grads"]
+        self.expand, self.values = options["expand"], options["values"]
+        self.into, self.count, self.kinds = into, 0, set()
+        modules = {n.tags["module"] for n in graph.nodes if "module" in n.tags}
+        rankdir = options["rankdir"] or ("LR" if len(modules) > 1 else "BT")
         self.dot = graphviz.Digraph("autograd", graph_attr=dict(
-            rankdir=rankdir, fontname="Helvetica", newrank="true", nodesep="0.25",
-            ranksep="0.35", tooltip="autograd graph"), node_attr=dict(
+            rankdir=rankdir, fontname="Helvetica", newrank="true", nodesep="0.2",
+            ranksep="0.3", tooltip="autograd graph"), node_attr=dict(
             fontname="Helvetica", fontsize="10", height="0.3"), edge_attr=dict(
             color="#777777", arrowsize="0.6"))
         self.clusters, self.parent, self.depth = {}, {}, {}  # by cluster name
@@ -148,11 +179,11 @@ class _Drawing:
             if "direction" in n.tags:
                 dirs.setdefault(G.group_key(n.tags)[:2], set()).add(n.tags["direction"])
         self.bidirectional = {key for key, ds in dirs.items() if len(ds) > 1}
-        self.scale = None
-        if grads:
-            norms = [x for n in graph.nodes if n.kind == G.OP for x in (n.grad_norms or ())
-                     if x is not None]
-            self.scale = _Scale(norms) if norms else None
+        # modules whose own code tags steps (outside any layer): a decoder run step by step
+        self.stepped = {n.tags["module"] for n in graph.nodes
+                        if "module" in n.tags and "step" in n.tags and "layer" not in n.tags}
+        self.scale = _Scale() if self.grads else None
+        self.memory = Memory(graph) if options["memory"] else None
 
     # ---- clusters -----------------------------------------------------------------------------
     def _cluster(self, name, parent, label, look):
@@ -172,6 +203,12 @@ class _Drawing:
         if module is not None:  # ts.graph_tags(module="encoder") around a call of a model part
             name += "_" + re.sub(r"\W", "_", str(module))
             where = self._cluster(name, where, str(module), _CLUSTER["module"])
+        if module in self.stepped and step is not None and extra is None:
+            # a decoder steps itself (module=..., step=t around each step): the step's cluster
+            # holds all of it, the recurrent layer's one step included
+            name += f"_t{step}"
+            where = self._cluster(name, where, f"t = {step}", _CLUSTER["step"])
+            step = None
         if layer is not None:
             name += f"_l{layer}"
             where = self._cluster(name, where, f"layer {layer}", _CLUSTER["layer"])
@@ -223,11 +260,22 @@ class _Drawing:
             label = f"{name} (whole sequence, {self.graph.by_id[n.inputs[0]].shape[0]} steps)"
             tip.append("one node for all steps, as drawn with unroll=False; the default "
                        "draws every step")
+        value = None if not shapes or shapes[0].tensor is None else value_text(
+            shapes[0].tensor.data)
+        if value is not None and self.values:
+            label += f"\\n= {value}"
         norms = [x for x in (n.grad_norms or ()) if x is not None]
         if norms and self.grads:
             label += "\\n" + _norm_text(name, n.grad_norms)
             tip.append("grad norm = " + " / ".join(f"{x:.6e}" for x in norms[:4]))
             self._grad_look(max(norms), attrs)
+        if value is not None:
+            tip.append(f"value {value}")
+        if self.memory is not None:
+            saved = self.memory.per_op.get(n.id, 0)
+            tip.append(f"saved for backward: {fmt_bytes(saved)}")
+            if saved:
+                label += f"\\nsaved {fmt_bytes(saved)}"
         if self.expand and name in G.CELL_TEMPLATES:
             return self._template(n, cluster, tip)
         self._node(cluster, n.id, label, look, tooltip="\\n".join(tip), **attrs)
@@ -250,18 +298,23 @@ class _Drawing:
 
     def _tensor(self, n, cluster, show):
         look, attrs = n.kind, {}
-        text = f"{_shape(n.shape)} {n.dtype}"
-        label = {G.PARAM: f"{n.name}\\n{text}", G.OUTPUT: f"output\\n{text}"}.get(n.kind, text)
+        shown = {G.PARAM: n.name, G.OUTPUT: "output"}.get(n.kind)
         if n.producer is not None and show == "tensors":
-            label = f"{n.name}\\n{label}"  # the op that made it, since ops are not drawn
-        tip = f"{n.kind}: {n.name} {text}"
+            shown = n.name  # the op that made it, since ops are not drawn
+        note = note_text(n)
+        if note is not None:
+            shown, look = note, ("cut" if not isinstance(n.note, str) else look)
         norm = self.graph.grad_norm(n) if self.grads else None
+        lines = tensor_lines(n, shown, norm, self.values)
+        tip = [f"{n.kind}: {n.name} {_shape(n.shape)} {n.dtype}"]
+        if n.tensor is not None:
+            tip.append(f"value {value_text(n.tensor.data)}")
         if norm is not None:
-            label += f"\\n|g| = {_fmt(norm)}"
-            tip += f"\\ngrad norm = {norm:.6e}"
+            tip.append(f"grad norm = {norm:.6e}")
             self._grad_look(norm, attrs)
             attrs["style"] = "filled"
-        self._node(cluster, n.id, label, look, tooltip=tip, **attrs)
+        self.kinds.add(look)
+        self._node(cluster, n.id, "\\n".join(lines), look, tooltip="\\n".join(tip), **attrs)
 
     def _folded(self, c):
         label = f"... x {c.steps} steps\\n(t = {c.lo} ... {c.hi}, {len(c.members)} nodes)"
@@ -286,7 +339,7 @@ class _Drawing:
         src = f"in{index}"
         return next(f"{node_id}_{k}" for k, _, ins in G.CELL_TEMPLATES[name] if src in ins)
 
-    def _edge_norm(self, src, index, dst):
+    def _edge_norm(self, src, index, dst, dst_index):
         """The gradient reaching the edge's tail (what one edge carries is not recorded), or 0
         when its head got none: nothing flows back along that edge."""
         if self.scale is None:
@@ -295,13 +348,17 @@ class _Drawing:
             norm = self.graph.grad_norm(src)
         else:
             norm = src.grad_norms[index] if src.grad_norms else None
+        carried = dst.fn.input_norms if dst.kind == G.OP else None
+        if carried and index is not None and dst_index is not None and len(carried) > dst_index:
+            if carried[dst_index] is not None:  # what this very edge carried back
+                return carried[dst_index]
         head = dst.grad_norms if dst.kind == G.OP else [self.graph.grad_norm(dst)]
         if norm and head and all(x == 0 for x in head):
             return 0.0
         return norm
 
     def _edges(self, edges):
-        by_id, merged, plain = self.graph.by_id, {}, []
+        by_id, merged, plain, reading = self.graph.by_id, {}, [], {}
         for e in edges:
             tail, head = self._end(e.src, e.src_index, True), self._end(e.dst, e.dst_index, False)
             if tail == head:
@@ -313,9 +370,24 @@ class _Drawing:
             names = G.OUTPUT_NAMES.get(src.name) if src.kind == G.OP else None
             if names and e.src_index is not None and src.id not in self.expanded:
                 attrs.update(taillabel=names[e.src_index], fontsize="8", fontcolor="#555555")
-            norm = self._edge_norm(src, e.src_index, by_id[e.dst])
+            dst = by_id[e.dst]
+            if src.tags.get("module") != dst.tags.get("module") and (
+                    "module" in src.tags and "module" in dst.tags):
+                # encoder and decoder keep rows of their own; the edges between them are
+                # pale but for the attention weights drawn below
+                attrs.update(constraint="false", color="#d0d0d0")
+            weights = self.attention.get((e.dst, e.dst_index))
+            if weights is not None:  # a context vector reading the encoder's states
+                k = reading[(e.dst, e.dst_index)] = reading.get((e.dst, e.dst_index), -1) + 1
+                w = float(weights[k % len(weights)])
+                attrs.update(color="#6a3d9a", penwidth=f"{0.3 + 5 * w:.2f}", xlabel=f"{w:.2f}",
+                             fontsize="8", fontcolor="#6a3d9a")
+            norm = self._edge_norm(src, e.src_index, dst, e.dst_index)
             if norm is not None:
                 attrs.update(color=self.scale.colour(norm), penwidth="2")
+                if src.kind == G.PARAM and self.fanout.get(src.id, 0) > 1:
+                    # one step's share of a shared weight's gradient (they sum to it)
+                    attrs.update(xlabel=_fmt(norm), fontsize="7", fontcolor="#555555")
             plain.append((tail, head, attrs))
         body = self.dot.body
         for tail, head, attrs in plain:
@@ -324,12 +396,22 @@ class _Drawing:
         for (tail, head), k in merged.items():
             count = f' label="x{k}" fontsize=8' if k > 1 else ""
             body.append(f"\t{tail} -> {head} [style=dashed{count}]\n")
+        for tail, head in self._step_order():
+            body.append(f"\t{tail} -> {head} [style=invis]\n")
+        for src, cut in self.graph.cuts:  # detach(): drawn from where the graph was cut
+            if src is not None and src in self.drawn and cut in self.drawn:
+                body.append(f'\t{src} -> {cut} [style=dashed color="#c62828" penwidth=1.5 '
+                            f'arrowhead=tee label="detach" fontsize=8 fontcolor="#c62828" '
+                            f'constraint=false]\n')
 
     # ---- the whole picture --------------------------------------------------------------------
     def build(self, nodes, edges, folded, show):
         consumers = {}
         for e in edges:
             consumers.setdefault(e.src, []).append(e.dst)
+        self.fanout = {k: len(v) for k, v in consumers.items()}
+        self.attention = self._attention(nodes, edges)
+        self.drawn = {n.id for n in nodes if n.id not in self.into}
         by_id = self.graph.by_id
         for n in nodes:
             if n.id in self.into:
@@ -338,7 +420,6 @@ class _Drawing:
                 self.kinds.add("op" if self.expand and n.name in G.CELL_TEMPLATES else _look(n))
                 self._op(n, self._place(n.tags))
                 continue
-            self.kinds.add(n.kind)
             where = None
             if n.kind == G.TENSOR:
                 where = self._place(n.tags)
@@ -352,10 +433,67 @@ class _Drawing:
             self.kinds.add("collapsed")
             self._folded(c)
         self._edges(edges)
+        if self.memory is not None:
+            self._memory_labels()
         self._legend()
         # attach clusters deepest first, so a parent's copy includes its children
         for name in sorted(self.clusters, key=lambda n: -self.depth[n]):
             self._target(self.parent[name]).subgraph(self.clusters[name])
+
+    def _step_order(self):
+        """Invisible edges from the last node of each step of a self-stepping module (a
+        decoder) to the first of the next: a step's work that does not wait for the one
+        before (embedding the next token) would otherwise be laid out beside it, and the
+        steps would stack instead of making a row."""
+        first, last = {}, {}
+        for n in self.graph.nodes:
+            tags = n.tags
+            if n.id in self.drawn and n.id not in self.into and tags.get("module") in \
+                    self.stepped and "step" in tags:
+                key = (tags["module"], tags["step"])
+                first.setdefault(key, n.id)
+                last[key] = n.id
+        return [(last[(m, t)], first[(m, u)]) for (m, t) in last
+                for u in (t + 1,) if (m, u) in first]
+
+    def _attention(self, nodes, edges):
+        """{(matmul node id, 1): attention weights (S,)} for each drawn matmul of softmax
+        weights with states read from S (or a multiple of S) edges: the context vector of an
+        attention step, whose edges from the encoder's states are drawn as thick as the weight
+        (averaged over the batch) that step put on them."""
+        by_id, found = self.graph.by_id, {}
+        count = {}
+        for e in edges:
+            count[(e.dst, e.dst_index)] = count.get((e.dst, e.dst_index), 0) + 1
+        for n in nodes:
+            if n.kind != G.OP or n.name != "matmul" or len(n.inputs) != 2:
+                continue
+            t = by_id[n.inputs[0]]
+            while t.producer is not None and by_id[t.producer[0]].name in G.SHAPE_OPS:
+                t = by_id[by_id[t.producer[0]].inputs[0]]  # back through reshapes
+            if t.producer is None or by_id[t.producer[0]].name != "softmax" or t.tensor is None:
+                continue
+            w = to_numpy(t.tensor.data)
+            w = w.reshape(-1, w.shape[-1]).mean(axis=0)
+            reads = count.get((n.id, 1), 0)
+            if reads > 1 and reads % len(w) == 0:
+                found[(n.id, 1)] = w
+        return found
+
+    def _memory_labels(self):
+        """Each cluster's label and the picture's title say what their nodes keep for
+        backward: a step's bytes grow nothing; the total grows with T."""
+        per, total = self.memory.per_op, {}
+        for name in sorted(self.clusters, key=lambda n: -self.depth[n]):
+            own = sum(per.get(i, 0) for i in self.members.get(name, ()))
+            total[name] = total.get(name, 0) + own
+            if self.parent[name] is not None:
+                total[self.parent[name]] = total.get(self.parent[name], 0) + total[name]
+            attrs = self.clusters[name].graph_attr
+            attrs["label"] = f"{attrs['label']}  (saved {fmt_bytes(total[name])})"
+        freed = " (some nodes already freed by backward)" if self.memory.freed else ""
+        self.dot.graph_attr.update(label=f"saved for backward: {fmt_bytes(self.memory.total)} "
+                                         f"in all{freed}", labelloc="t", fontsize="14")
 
     def _legend(self):
         legend = graphviz.Digraph("cluster_legend", graph_attr=dict(

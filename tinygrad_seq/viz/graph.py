@@ -82,6 +82,8 @@ class Graph:
     def __init__(self):
         self.nodes, self.edges, self.by_id, self.roots = [], [], {}, []
         self.sequences = []
+        self.op_of = {}  # id(fn) -> its op node
+        self.cuts = []  # (op node id of what was detached, or None if not drawn; the cut tensor)
         self.leaf_norms = {}  # id(leaf tensor) -> the norm of its gradient (compute_grad_norms)
 
     def add(self, node):
@@ -127,7 +129,7 @@ def capture(*roots, params=None, unroll=True):
             raise TypeError(f"capture: roots must be tensors, got {type(r).__name__}")
     names = param_names(params)
     g = Graph()
-    op_of, tensor_of = {}, {}  # id(fn) -> op node; tensor key -> tensor node
+    op_of, tensor_of = g.op_of, {}  # id(fn) -> op node; tensor key -> tensor node
     dtypes = {}  # str(dtype) is slow enough to matter on 100,000 nodes
     replayed = {}  # id(whole-sequence fn) -> the outputs of its per-step graph
 
@@ -206,6 +208,11 @@ def capture(*roots, params=None, unroll=True):
     for n in g.nodes:  # what the tensors say of themselves: h_0 of a layer, a detach cut
         if n.tensor is not None and n.producer is None:
             n.note = getattr(n.tensor, "_note", None)
+            if n.note is not None and not isinstance(n.note, str):  # a Cut: find its source
+                src = n.note.source()
+                src = None if src is None or src._ctx is None else resolve(src)
+                node = None if src is None else op_of.get(id(src._ctx))
+                g.cuts.append((node.id if node is not None else None, n.id))
     return g
 
 
@@ -304,6 +311,58 @@ def project(graph, show="ops"):
                 if o is not None:
                     edges.extend(Edge(t, o, None, j) for j, t in enumerate(op.inputs))
     return nodes, edges
+
+
+SHAPE_OPS = ("reshape", "permute", "expand", "getitem", "cat", "split")  # move no numbers
+
+
+def simplify(nodes, edges):
+    """Fold the shape-only ops (reshape, view, permute, transpose, squeeze, unsqueeze, expand,
+    slices, split, chunk, and the cat/stack of step outputs) into edges: each consumer of
+    such an op gets an edge from every node the op read, through any chain of them. With
+    show="both" their output tensors go too."""
+    folded = {n.id for n in nodes if n.kind == OP and n.name in SHAPE_OPS}
+    folded |= {n.id for n in nodes if n.kind == TENSOR and n.producer[0] in folded}
+    if not folded:
+        return nodes, edges
+    # a cat read by a selection (out[-1], split) stays: folded, it would wire every input to
+    # what reads only one of them
+    after = {}
+    for e in edges:
+        after.setdefault(e.src, []).append(e.dst)
+    selects = set()
+    for n in reversed(nodes):  # consumers first
+        outs = after.get(n.id, ())
+        if n.kind != OP and n.id in folded:  # show="both": a folded op's output tensor
+            if any(c in selects for c in outs):
+                selects.add(n.id)
+        elif n.kind == OP and n.name in SHAPE_OPS:
+            if n.name in ("getitem", "split") or any(c in selects for c in outs):
+                selects.add(n.id)
+    folded -= {n.id for n in nodes if n.kind == OP and n.name == "cat"
+               and any(c in selects for c in after.get(n.id, ()))}
+    folded -= {n.id for n in nodes if n.kind == TENSOR and n.producer[0] not in folded}
+    into = {}
+    for e in edges:
+        if e.dst in folded:
+            into.setdefault(e.dst, []).append(e)
+    sources = {}  # folded node id -> [(real source, its output index)], in operand order
+    for n in nodes:  # topological: a folded node's folded inputs are resolved before it
+        if n.id in folded:
+            found = []
+            for e in into.get(n.id, ()):
+                found.extend(sources[e.src] if e.src in folded else [(e.src, e.src_index)])
+            sources[n.id] = list(dict.fromkeys(found))
+    kept, seen = [], set()
+    for e in edges:
+        if e.dst in folded:
+            continue
+        for src, index in sources[e.src] if e.src in folded else [(e.src, e.src_index)]:
+            key = (src, index, e.dst, e.dst_index)
+            if key not in seen:
+                seen.add(key)
+                kept.append(Edge(src, e.dst, index, e.dst_index))
+    return [n for n in nodes if n.id not in folded], kept
 
 
 GROUP_KEYS = ("module", "layer", "direction")  # tags that name one recurrence (its steps)

@@ -20,11 +20,13 @@ _STYLE = {
     G.OUTPUT: dict(shape="doubleoctagon", style="filled", fillcolor="#f8c8c8", color="#b03030"),
     "collapsed": dict(shape="box", style="rounded,dashed,filled", fillcolor="#f3f3f3",
                       color="#555555", fontsize="12"),
+    "cut": dict(shape="ellipse", style="dashed,bold", color="#c62828", fontcolor="#c62828"),
 }
 _LEGEND = (("op", "op"), ("fused", "fused cell"), ("sequence", "whole-sequence op"),
            (G.PARAM, "parameter"), (G.LEAF, "leaf (requires grad)"),
            (G.CONST, "input (no grad)"), (G.TENSOR, "intermediate tensor"),
-           (G.OUTPUT, "output (root)"), ("collapsed", "collapsed steps"))
+           (G.OUTPUT, "output (root)"), ("collapsed", "collapsed steps"),
+           ("cut", "detached (BPTT cut)"))
 _CLUSTER = {"module": dict(style="rounded,bold", color="#222222", fontsize="16"),
             "layer": dict(style="rounded", color="#444444", fontsize="14"),
             "direction": dict(style="rounded,dashed", color="#777777", fontsize="12"),
@@ -81,18 +83,17 @@ def _norm_text(name, norms):
 
 
 class _Scale:
-    """Maps a gradient norm to a colour on a log scale between the smallest and largest norm."""
+    """Maps a gradient norm to a colour on one fixed log scale, 10^LOW ... 10^HIGH (beyond it:
+    the end colours), so the same colour means the same norm in every picture: blue = small
+    (vanishing), pale yellow = around 10^-2 ... 1, red = large (exploding)."""
 
-    def __init__(self, norms):
-        positive = [n for n in norms if n > 0]
-        self.low, self.high = (min(positive), max(positive)) if positive else (1.0, 1.0)
-        self.lo = math.log10(self.low)
-        self.span = max(math.log10(self.high) - self.lo, 1e-12)
+    LOW, HIGH = -8, 4  # decades
 
     def colour(self, norm):
         if norm <= 0:
             return _ZERO  # no gradient at all is not "small": grey, not the scale's blue
-        x = min(max((math.log10(norm) - self.lo) / self.span, 0.0), 1.0)
+        x = (math.log10(norm) - self.LOW) / (self.HIGH - self.LOW)
+        x = min(max(x, 0.0), 1.0)
         k = min(int(x * (len(_PALETTE) - 1)), len(_PALETTE) - 2)
         w = x * (len(_PALETTE) - 1) - k
         a, b = _PALETTE[k], _PALETTE[k + 1]
@@ -104,12 +105,14 @@ class _Scale:
         return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
 
     def bar(self):
-        cells = "".join(f'<TD BGCOLOR="{self.colour(self.low * (self.high / self.low) ** (i / 8))}"'
-                        f' WIDTH="24" HEIGHT="14"></TD>' for i in range(9))
-        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD COLSPAN="11">'
-                f'<B>|gradient| reaching each node</B> (log scale)</TD></TR>'
-                f'<TR><TD BGCOLOR="{_ZERO}" WIDTH="24" HEIGHT="14"></TD><TD></TD>{cells}</TR>'
-                f'<TR><TD>0</TD><TD></TD><TD COLSPAN="4" ALIGN="LEFT">{_fmt(self.low)}</TD>'
-                f'<TD></TD><TD COLSPAN="4" ALIGN="RIGHT">{_fmt(self.high)}</TD></TR>'
-                f'<TR><TD COLSPAN="2"></TD><TD COLSPAN="4" ALIGN="LEFT">small (vanishing)</TD>'
-                f'<TD></TD><TD COLSPAN="4" ALIGN="RIGHT">large (exploding)</TD></TR></TABLE>>')
+        decades = range(self.LOW, self.HIGH + 1, 2)
+        cells = "".join(f'<TD BGCOLOR="{self.colour(10.0 ** d)}" WIDTH="30" HEIGHT="14"></TD>'
+                        for d in decades)
+        ticks = "".join(f"<TD>1e{d}</TD>" for d in decades)
+        n = len(decades)
+        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD COLSPAN="{n + 2}">'
+                f'<B>|gradient| reaching each node</B> (fixed log scale)</TD></TR>'
+                f'<TR><TD BGCOLOR="{_ZERO}" WIDTH="30" HEIGHT="14"></TD><TD></TD>{cells}</TR>'
+                f'<TR><TD>0</TD><TD></TD>{ticks}</TR>'
+                f'<TR><TD COLSPAN="2"></TD><TD COLSPAN="{n // 2}" ALIGN="LEFT">vanishing</TD>'
+                f'<TD COLSPAN="{n - n // 2}" ALIGN="RIGHT">exploding</TD></TR></TABLE>>')

@@ -27,6 +27,16 @@ def replay(fn):
     with enable_grad(), graph_tags(**tags):
         outputs = unroll(u.kind, u.options, True, x, u.layer, u.direction, params, state,
                          u.keep, trace)
+    # the nodes the replay made (everything between its outputs and fn's inputs): a drawing
+    # of memory charges fn's buffers to them, not what the replay itself allocated
+    inputs, made, stack = {id(p) for p in fn.parents}, set(), [o._ctx for o in outputs]
+    while stack:
+        c = stack.pop()
+        if c is None or id(c) in made:
+            continue
+        made.add(id(c))
+        stack.extend(p._ctx for p in c.parents if id(p) not in inputs)
+    trace["made"] = made
     return outputs, trace
 
 
