@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..nn.recurrent import KINDS
@@ -69,7 +70,18 @@ def _parser():
     graph.add_argument("--grads", action="store_true",
                        help="colour each step by the gradient norm reaching it")
     graph.add_argument("--expand", action="store_true", help="open fused cells into their ops")
-    graph.add_argument("-o", "--output", required=True, help="out.svg, .png, .pdf or .dot")
+    graph.add_argument("--rolled", action="store_true",
+                       help="draw each layer direction as one box, not as its time steps")
+    graph.add_argument("--values", action="store_true",
+                       help="show each node's value (and the parameters' gradients)")
+    graph.add_argument("--memory", action="store_true",
+                       help="show the bytes kept for backward, per node, per step, in all")
+    graph.add_argument("--no-simplify", action="store_true",
+                       help="draw the shape-only ops (reshape, transpose, split, ...) too")
+    graph.add_argument("--html", action="store_true",
+                       help="write an interactive page (pan, zoom, fold steps, hover)")
+    graph.add_argument("-o", "--output", required=True,
+                       help="out.svg, .png, .pdf, .dot or .html")
 
     flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
     flow.add_argument("--steps", type=int, default=100)
@@ -131,9 +143,14 @@ def _graph(args):
         with record_grad_norms():
             loss.backward(retain_graph=True)
     collapse = (args.collapse, args.collapse) if args.collapse else None
-    path = render(loss, path=args.output, params=model, group="time", collapse=collapse,
-                  grads=args.grads, expand=args.expand, rankdir="LR")
-    print(f"wrote {path}")
+    path = args.output
+    if args.html and not path.endswith(".html"):
+        path = os.path.splitext(path)[0] + ".html"
+    # the API's defaults (layout included): the command draws what draw() draws
+    path = render(loss, path=path, params=model, collapse=collapse, grads=args.grads,
+                  expand=args.expand, unroll=not args.rolled, values=args.values,
+                  memory=args.memory, simplify=not args.no_simplify)
+    print(f"wrote {path} ({os.path.getsize(path) / 1024:.1f} KB)")
 
 
 def main(argv=None):

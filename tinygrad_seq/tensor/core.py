@@ -22,9 +22,26 @@ from .shape import ShapeMethods
 
 _new = object.__new__
 
-Cut = namedtuple("Cut", "source tags")
-Cut.__doc__ = ("Where ``detach()`` cut the graph: a weak reference to the tensor it was "
-               "detached from, and the graph tags of the node that made that tensor")
+Cut = namedtuple("Cut", "origins tags index", defaults=(None,))
+Cut.__doc__ = ("Where ``detach()`` cut the graph: ``origins``, (weak reference to a node, output "
+               "index) of what was detached (one per piece along the first axis when it was a "
+               "stack, as a layer's h_n is), the tags of that node, and, for one piece of it "
+               "(a layer's state split by layer), which")
+
+
+def _origins(t):
+    """(weakref to the node, output index) that made t, one per piece when t is a stack; the
+    nodes, not t, since t itself (h_n) usually dies when the user keeps only the detached
+    copy, while the node that computed it lives on in the earlier chunk's graph."""
+    fn = t._ctx
+    parts = list(fn.parents) if fn.name == "cat" and len(fn.parents) == t.shape[0] else [t]
+    found = []
+    for p in parts:
+        while p._ctx is not None and p._ctx.name in ("reshape", "cat") and len(
+                p._ctx.parents) == 1:
+            p = p._ctx.parents[0]  # back through unsqueeze
+        found.append(None if p._ctx is None else (weakref.ref(p._ctx), p._idx))
+    return tuple(found)
 
 
 def as_array(data, dtype=None, device=None):
@@ -186,7 +203,7 @@ class Tensor(MathMethods, ShapeMethods):
     def detach(self):
         out = Tensor._wrap(self.data)
         if self._ctx is not None:  # a truncation point of BPTT: drawings mark the cut
-            out._note = Cut(weakref.ref(self), self._ctx.tags)
+            out._note = Cut(_origins(self), self._ctx.tags)
         return out
 
     def to(self, device=None, dtype=None):

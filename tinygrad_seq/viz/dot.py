@@ -349,7 +349,7 @@ class _Drawing:
         else:
             norm = src.grad_norms[index] if src.grad_norms else None
         carried = dst.fn.input_norms if dst.kind == G.OP else None
-        if carried and index is not None and dst_index is not None and len(carried) > dst_index:
+        if carried and dst_index is not None and len(carried) > dst_index:
             if carried[dst_index] is not None:  # what this very edge carried back
                 return carried[dst_index]
         head = dst.grad_norms if dst.kind == G.OP else [self.graph.grad_norm(dst)]

@@ -138,12 +138,20 @@ def capture(*roots, params=None, unroll=True):
         fn = t._ctx
         if not unroll or fn is None or getattr(fn, "unrolled", None) is None:
             return t
+        return replayed_output(fn, t._idx)
+
+    def replayed_output(fn, idx):
         outs = replayed.get(id(fn))
         if outs is None:
             outs, trace = replay(fn)
             replayed[id(fn)] = outs
             g.sequences.append((fn, trace))
-        return outs[t._idx]
+        return outs[idx]
+
+    def output_of(fn, idx):  # the tensor a drawing shows as fn's output idx
+        if unroll and getattr(fn, "unrolled", None) is not None:
+            return replayed_output(fn, idx)
+        return Tensor._wrap(None, False, fn, idx)
 
     def tensor_node(t):
         fn = t._ctx
@@ -209,11 +217,24 @@ def capture(*roots, params=None, unroll=True):
         if n.tensor is not None and n.producer is None:
             n.note = getattr(n.tensor, "_note", None)
             if n.note is not None and not isinstance(n.note, str):  # a Cut: find its source
-                src = n.note.source()
-                src = None if src is None or src._ctx is None else resolve(src)
-                node = None if src is None else op_of.get(id(src._ctx))
+                node = _cut_source(n.note, output_of, op_of)
+                if node is not None:
+                    n.note = n.note._replace(tags=node.tags)
                 g.cuts.append((node.id if node is not None else None, n.id))
     return g
+
+
+def _cut_source(cut, output_of, op_of):
+    """The drawn op node that made what ``detach()`` cut off (for a piece of a layer's
+    stacked state, h_n[k], the last step's cell of layer direction k), or None when that is
+    not in the picture."""
+    origins = cut.origins
+    origin = origins[cut.index if cut.index is not None and len(origins) > 1 else 0]
+    fn = None if origin is None else origin[0]()
+    if fn is None:
+        return None
+    t = output_of(fn, origin[1])
+    return None if t._ctx is None else op_of.get(id(t._ctx))
 
 
 def attach_step_norms(graph):

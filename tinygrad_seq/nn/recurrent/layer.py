@@ -227,9 +227,10 @@ class RecurrentLayer(Module):
                     got = tuple(s.shape[:1] + s.shape[2:]) if unbatched else tuple(s.shape)
                     raise ShapeError(f"{name}: {label}_0 should have shape {want}, got {got}")
             pieces = [s[k] for k in range(shape[0])]
-            for piece in pieces:
+            cut = getattr(s, "_note", None)  # a state detach()ed from an earlier chunk
+            for k, piece in enumerate(pieces):
                 if piece._ctx is None:  # not computed from anything: drawn as "h_0"
-                    piece._note = f"{label}_0"
+                    piece._note = f"{label}_0" if cut is None else cut._replace(index=k)
             states.append(pieces)
         return states
 
