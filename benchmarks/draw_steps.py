@@ -3,7 +3,8 @@
 For each length: the forward (the whole-sequence node training runs), draw() building the DOT
 source of every step (the replay through unroll() included), draw() with collapse=2, and
 Graphviz laying out and writing the SVG (every step up to 100, collapsed beyond). Medians of
-a few runs after a warm-up; the machine is shared, so read them as orders of magnitude.
+a few runs after a warm-up (one run for the layout); the machine is shared, so read them as
+orders of magnitude.
 
     python benchmarks/draw_steps.py [--steps 10 100 1000] [--repeat 3]
 """
@@ -43,17 +44,19 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for steps in args.steps:
             x = ts.randn(steps, 4, 16)
-            forward = median_seconds(lambda: layer(x), args.repeat)
+            forward = median_seconds(lambda x=x: layer(x), args.repeat)
             out, _ = layer(x)
             loss = out.sum()
-            full = median_seconds(lambda: draw(loss, params=layer, max_nodes=10**9),
-                                  args.repeat)
+            full = median_seconds(
+                lambda loss=loss: draw(loss, params=layer, max_nodes=10**9), args.repeat)
             nodes = draw(loss, params=layer, max_nodes=10**9).source.count("[label=")
-            collapsed = median_seconds(lambda: draw(loss, params=layer, collapse=2),
-                                       args.repeat)
+            collapsed = median_seconds(
+                lambda loss=loss: draw(loss, params=layer, collapse=2), args.repeat)
             path = os.path.join(tmp, f"lstm{steps}.svg")
             options = dict(params=layer, path=path, collapse=None if steps <= 100 else 2)
-            shown = median_seconds(lambda: render(loss, **options), 1)
+            start = time.perf_counter()
+            render(loss, **options)
+            shown = time.perf_counter() - start
             size = os.path.getsize(path) / 1024
             what = "" if steps <= 100 else " (collapsed)"
             print(f"{steps:>6} {forward * 1e3:>7.1f}ms {full * 1e3:>7.0f}ms {nodes:>7} "

@@ -52,6 +52,7 @@ from .style import (
 )
 
 RANKDIRS = ("BT", "LR", "TB", "RL")
+LARGE = 300  # nodes; past this, Graphviz is asked for a faster, rougher placement
 FORMATS = ("svg", "png", "pdf", "dot", "html")
 
 
@@ -435,6 +436,10 @@ class _Drawing:
         self._edges(edges)
         if self.memory is not None:
             self._memory_labels()
+        if self.count > LARGE:
+            # Graphviz's network simplex (node placement) grows fastest with the unrolled
+            # steps: bounding its iterations turns minutes into seconds at 100 steps
+            self.dot.graph_attr.update(nslimit="2", nslimit1="2")
         self._legend()
         # attach clusters deepest first, so a parent's copy includes its children
         for name in sorted(self.clusters, key=lambda n: -self.depth[n]):
