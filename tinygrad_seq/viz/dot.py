@@ -503,9 +503,14 @@ class _Drawing:
     def _legend(self):
         legend = graphviz.Digraph("cluster_legend", graph_attr=dict(
             label="legend", style="rounded", color="#999999", fontsize="11"))
+        shown = []
         for look, text in _LEGEND:
             if look in self.kinds:
                 legend.node(f"legend_{look}", text, **{**_STYLE[look], "fontsize": "9"})
+                shown.append(f"legend_{look}")
         if self.scale is not None:
             legend.node("legend_grads", self.scale.bar(), shape="plaintext", fontsize="9")
+            shown.append("legend_grads")
+        for a, b in zip(shown, shown[1:]):  # one column, not a row as wide as the picture
+            legend.edge(a, b, style="invis")
         self.dot.subgraph(legend)
