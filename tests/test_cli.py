@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -58,3 +59,28 @@ def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "tinygrad_seq", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "train" in out and "bench" in out
+
+
+def test_graph_draws_the_default_layers_steps_and_its_options(tmp_path, capsys):
+    path = tmp_path / "lstm.dot"
+    assert main(["graph", "--model", "lstm", "--layers", "2", "--steps", "3", "-o",
+                 str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wrote {path} (") and out.rstrip().endswith("KB)")
+    dot = path.read_text()
+    assert dot.count('label="lstm_cell"') == 6 and "reshape" not in dot
+    assert main(["graph", "--model", "lstm", "--rolled", "-o", str(path)]) == 0
+    assert "whole sequence" in path.read_text()
+    assert main(["graph", "--model", "gru", "--values", "--memory", "--grads",
+                 "--no-simplify", "-o", str(path)]) == 0
+    dot = path.read_text()
+    assert "saved for backward" in dot and "min " in dot and "|g|" in dot and "reshape" in dot
+
+
+def test_graph_html_writes_the_interactive_page(tmp_path, capsys):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    assert main(["graph", "--model", "rnn", "--html", "-o", str(tmp_path / "g.svg")]) == 0
+    page = tmp_path / "g.html"
+    assert f"wrote {page}" in capsys.readouterr().out
+    assert 'id="ts-clusters"' in page.read_text()
