@@ -129,3 +129,86 @@ def test_initial_states_are_labelled():
     layer, loss = build("LSTM", False)
     src = draw(loss, params=layer).source
     assert src.count('label="h_0') == 1 and src.count('label="c_0') == 1
+
+
+# ---- what a review found: the replay must leave the caller's nodes alone, and agree --------
+
+def _all_norms(graph):
+    return [(n.name, n.tags, n.fn.grad_norms) for n in graph.ops()]
+
+
+@pytest.mark.parametrize("kind", ["GRU", "LSTM"])
+def test_a_layer_stepped_by_its_caller_keeps_the_callers_norms(kind):
+    results = []
+    for unroll in (False, True):
+        ts.manual_seed(0)
+        layer = getattr(nn, kind)(3, 4, unroll=unroll, dtype="float64")
+        x, state = ts.randn(3, 2, 3, dtype="float64"), None
+        for t in range(3):  # as a decoder does: one step per call, tagged by the caller
+            with ts.graph_tags(step=t):
+                out, state = layer(x[t:t + 1], state)
+        h = state[0] if kind == "LSTM" else state
+        loss = out.sum() + h.sum()
+        with ts.autograd.record_grad_norms():
+            loss.backward()
+        graph = G.capture(loss, params=layer)
+        G.attach_step_norms(graph)
+        results.append(_all_norms(graph))
+    for (name, tags, a), (_, _, b) in zip(*results):
+        assert np.allclose([x or 0 for x in a], [x or 0 for x in b], rtol=1e-9), (name, tags)
+
+
+@pytest.mark.parametrize("kind,kw", CASES)
+def test_grads_drawing_is_the_unroll_true_drawing(kind, kw):
+    sources = []
+    for unroll in (False, True):
+        layer, loss = build(kind, unroll, **kw)
+        with ts.autograd.record_grad_norms():
+            loss.backward()
+        sources.append(draw(loss, params=layer, grads=True).source)
+    assert sources[0] == sources[1]
+
+
+def test_drawing_twice_gives_the_same_picture():
+    layer, loss = build("LSTM", False)
+    first = draw(loss, params=layer, grads=True).source
+    assert draw(loss, params=layer, grads=True).source == first
+    assert "weight_hh_l0\\n(16, 4) float64\\n|g| = " in first
+
+
+def test_a_cut_from_a_freed_chunk_draws_with_grads():
+    ts.manual_seed(0)
+    layer, xs = nn.LSTM(3, 4), ts.randn(6, 2, 3)
+    out1, state = layer(xs[:3])
+    loss1 = out1.sum()
+    loss1.backward()  # frees chunk 1's graph, which loss1 still holds
+    out2, _ = layer(xs[3:], tuple(s.detach() for s in state))
+    src = draw(out2.sum(), params=layer, grads=True, memory=True).source
+    assert src.count('label="detached\\n(') == 2 and "already freed" not in src
+
+
+def test_an_unbatched_detached_state_keeps_its_cut():
+    ts.manual_seed(0)
+    layer, xs = nn.RNN(3, 4), ts.randn(6, 3)
+    out1, h = layer(xs[:3])
+    out2, _ = layer(xs[3:], h.detach())
+    src = draw(out1.sum(), out2.sum(), params=layer).source
+    assert 'label="detached after t = 2' in src and 'label="detach"' in src
+
+
+def test_a_detached_tensor_still_pickles():
+    import pickle
+    a = ts.randn(3, requires_grad=True)
+    b = pickle.loads(pickle.dumps(ts.cat([a, a]).detach()))
+    assert b.shape == (6,) and b._note.origins == ()
+
+
+def test_an_edge_carries_its_gradient_with_broadcasting_undone():
+    x = ts.randn(3, 4)
+    b = ts.zeros(4, requires_grad=True)
+    loss = (x + b).sum() + (x * 2 + b).sum()
+    with ts.autograd.record_grad_norms():
+        loss.backward()
+    adds = [n.fn for n in G.capture(loss).ops() if n.name == "add" and n.fn.input_norms
+            and len(n.fn.parents) == 2 and n.fn.parents[1] is b]
+    assert len(adds) == 2 and all(f.input_norms[1] == pytest.approx(6.0) for f in adds)

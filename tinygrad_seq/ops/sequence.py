@@ -52,13 +52,15 @@ class StepNorms:
     x_t W_ih^T (+ b); ``hidden[t]``: that reaching h_{t-1} W_hh^T (+ b_hh), the same as
     ``pre`` but for the GRU; ``w_hh[t]``: the norm of step t's contribution to dW_hh (the
     weight is shared by every step, so its gradient is the sum of these contributions);
+    ``hidden_bias[t]``: step t's share of db_hh (for a step that adds b_hh itself, the GRU's);
     ``out[t]``: that reaching output t; ``carried[k][t]``: that reaching state k after step t
     from later steps and h_n; ``totals``: the norms of dW_ih, dW_hh, of all steps'
     pre-activation gradients, of the bias's gradient (when there are biases) and of the input's
     (when it needs one)."""
 
     def __init__(self, steps, states):
-        self.h, self.pre, self.hidden, self.w_hh, self.out = ([0.0] * steps for _ in range(5))
+        self.h, self.pre, self.hidden, self.w_hh, self.out, self.hidden_bias = (
+            [0.0] * steps for _ in range(6))
         self.c = [0.0] * steps if "c" in states else None
         self.carried = [[0.0] * steps for _ in states]  # into the state after step t, past
         self.totals = {}                                  # the output (padded batches only)
@@ -67,12 +69,13 @@ class StepNorms:
         hidden = pre if hidden is None else hidden
         self.h[t] = _norm(states[0])
         if self.c is not None:
-            self.c[t] = _norm(states[1])
+            self.c[t] = None if states[1] is None else _norm(states[1])
         self.pre[t], self.hidden[t] = _norm(pre), _norm(hidden)
         self.w_hh[t] = _norm(hidden.T @ h_prev)
+        self.hidden_bias[t] = _norm(hidden.sum(axis=0))
         self.out[t] = 0.0 if d_out is None else _norm(d_out[t])
         for k, d in enumerate(carried):
-            self.carried[k][t] = _norm(d)
+            self.carried[k][t] = None if d is None else _norm(d)
 
     def finish(self, dx, d_w_ih, d_w_hh, biases):
         self.totals = dict(w_ih=_norm(d_w_ih), w_hh=_norm(d_w_hh),
@@ -186,8 +189,10 @@ class LSTMSequence(_Sequence):
             into_h, into_c = self.into_cell(t, dh, d_out), self.into_cell(t, dc, None)
             cells.lstm_cell_backward(xp, act[t], c_prev[t], tc[t], into_h, into_c, d_gates[t],
                                      dc_cell)
-            if record:
-                record.step(t, (dh, dc), d_out, (into_h, into_c), d_gates[t], h_prev[t])
+            if record:  # c_n unused: no gradient at all reaches the last step's c (None)
+                unused = d_cn is None and t == (0 if self.reverse else x.shape[0] - 1)
+                record.step(t, (dh, None if unused else dc), d_out,
+                            (into_h, None if unused else into_c), d_gates[t], h_prev[t])
             skip_h, skip_c = self.past_cell(t, dh), self.past_cell(t, dc)
             dh = d_gates[t] @ w_hh
             dc = dc_cell.copy()

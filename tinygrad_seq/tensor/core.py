@@ -22,11 +22,16 @@ from .shape import ShapeMethods
 
 _new = object.__new__
 
-Cut = namedtuple("Cut", "origins tags index", defaults=(None,))
-Cut.__doc__ = ("Where ``detach()`` cut the graph: ``origins``, (weak reference to a node, output "
-               "index) of what was detached (one per piece along the first axis when it was a "
-               "stack, as a layer's h_n is), the tags of that node, and, for one piece of it "
-               "(a layer's state split by layer), which")
+class Cut(namedtuple("Cut", "origins tags index", defaults=(None,))):
+    """Where ``detach()`` cut the graph: ``origins``, (weak reference to a node, output index)
+    of what was detached (one per piece along the first axis when it was a stack, as a
+    layer's h_n is), the tags of that node, and, for one piece of it (a layer's state split
+    by layer), which."""
+
+    __slots__ = ()
+
+    def __reduce__(self):  # weak references do not pickle; a saved tensor forgets its graph
+        return (Cut, ((), self.tags, self.index))
 
 
 def _origins(t):

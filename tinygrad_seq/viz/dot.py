@@ -341,18 +341,19 @@ class _Drawing:
         return next(f"{node_id}_{k}" for k, _, ins in G.CELL_TEMPLATES[name] if src in ins)
 
     def _edge_norm(self, src, index, dst, dst_index):
-        """The gradient reaching the edge's tail (what one edge carries is not recorded), or 0
-        when its head got none: nothing flows back along that edge."""
+        """The gradient reaching the edge's tail, or 0 when its head got none: nothing flows
+        back along that edge. An edge from a leaf or a parameter shows what it carried itself
+        (``input_norms``): one step's share of a shared weight's gradient."""
         if self.scale is None:
             return None
         if src.kind != G.OP:
             norm = self.graph.grad_norm(src)
+            carried = dst.fn.input_norms if dst.kind == G.OP else None
+            if carried and dst_index is not None and len(carried) > dst_index:
+                if carried[dst_index] is not None:
+                    return carried[dst_index]
         else:
             norm = src.grad_norms[index] if src.grad_norms else None
-        carried = dst.fn.input_norms if dst.kind == G.OP else None
-        if carried and dst_index is not None and len(carried) > dst_index:
-            if carried[dst_index] is not None:  # what this very edge carried back
-                return carried[dst_index]
         head = dst.grad_norms if dst.kind == G.OP else [self.graph.grad_norm(dst)]
         if norm and head and all(x == 0 for x in head):
             return 0.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import weakref
 from collections import namedtuple
 
 from .. import autograd
@@ -33,6 +34,7 @@ OP, PARAM, LEAF, CONST, TENSOR, OUTPUT = "op", "param", "leaf", "const", "tensor
 SHOWS = ("ops", "tensors", "both")
 
 _NO_TAGS = {}  # shared by every untagged node; never mutated
+_LEAF_NORMS = {}  # id(leaf) -> (weakref to it, its gradient's norm in draw's own pass)
 
 # The cell kinds' primitives (nn/recurrent/, where each kind states these facts), by op name:
 # the fused one-step ops, the whole-sequence ops, the names of their outputs (edge tail
@@ -106,6 +108,9 @@ class Graph:
                 return None
             if id(t) in self.leaf_norms:
                 return self.leaf_norms[id(t)]
+            known = _LEAF_NORMS.get(id(t))
+            if known is not None and known[0]() is t:
+                return known[1]
             return None if t.grad is None else float((t.grad.data ** 2).sum()) ** 0.5
         norms = self.by_id[node.producer[0]].grad_norms
         return norms[node.producer[1]] if norms else None
@@ -148,9 +153,11 @@ def capture(*roots, params=None, unroll=True):
             g.sequences.append((fn, trace))
         return outs[idx]
 
-    def output_of(fn, idx):  # the tensor a drawing shows as fn's output idx
+    def output_of(fn, idx):
+        """The tensor this drawing shows as fn's output idx; a whole-sequence node not in the
+        picture is not replayed for it (None)."""
         if unroll and getattr(fn, "unrolled", None) is not None:
-            return replayed_output(fn, idx)
+            return replayed[id(fn)][idx] if id(fn) in replayed else None
         return Tensor._wrap(None, False, fn, idx)
 
     def tensor_node(t):
@@ -229,12 +236,14 @@ def _cut_source(cut, output_of, op_of):
     stacked state, h_n[k], the last step's cell of layer direction k), or None when that is
     not in the picture."""
     origins = cut.origins
+    if not origins:
+        return None
     origin = origins[cut.index if cut.index is not None and len(origins) > 1 else 0]
     fn = None if origin is None else origin[0]()
     if fn is None:
         return None
     t = output_of(fn, origin[1])
-    return None if t._ctx is None else op_of.get(id(t._ctx))
+    return None if t is None or t._ctx is None else op_of.get(id(t._ctx))
 
 
 def attach_step_norms(graph):
@@ -259,6 +268,10 @@ def has_grad_norms(graph):
     ops = [graph.by_id[graph.by_id[r].producer[0]] for r in graph.roots
            if graph.by_id[r].producer is not None]
     return bool(ops) and all(op.fn.grad_norms is not None for op in ops)
+
+
+def _forget(key):
+    return lambda _: _LEAF_NORMS.pop(key, None)
 
 
 def compute_grad_norms(graph, roots):
@@ -299,7 +312,10 @@ def compute_grad_norms(graph, roots):
             t._hooks = hooks
     for t in leaves:
         g = got.get(id(t))
-        graph.leaf_norms[id(t)] = None if g is None else float((g.data * g.data).sum()) ** 0.5
+        norm = graph.leaf_norms[id(t)] = None if g is None else float((g.data ** 2).sum()) ** 0.5
+        # kept for the next drawing of these roots, which finds the norms recorded and does
+        # not run this pass again (a dead tensor's entry goes with it)
+        _LEAF_NORMS[id(t)] = (weakref.ref(t, _forget(id(t))), norm)
     attach_step_norms(graph)
 
 

@@ -218,6 +218,7 @@ class RecurrentLayer(Module):
                 given = tuple(hx)
         states = []
         for label, s in zip(names, given):
+            cut = getattr(s, "_note", None)  # a state detach()ed from an earlier chunk
             if s is None:
                 s = x.new_zeros(shape)
             else:
@@ -227,7 +228,6 @@ class RecurrentLayer(Module):
                     got = tuple(s.shape[:1] + s.shape[2:]) if unbatched else tuple(s.shape)
                     raise ShapeError(f"{name}: {label}_0 should have shape {want}, got {got}")
             pieces = [s[k] for k in range(shape[0])]
-            cut = getattr(s, "_note", None)  # a state detach()ed from an earlier chunk
             for k, piece in enumerate(pieces):
                 if piece._ctx is None:  # not computed from anything: drawn as "h_0"
                     piece._note = f"{label}_0" if cut is None else cut._replace(index=k)

@@ -50,7 +50,7 @@ def attach_norms(fn, trace):
     rec = fn.step_norms
     if rec is None:
         return
-    w_hh_t = trace["w_hh_t"]
+    w_hh_t, made = trace["w_hh_t"], trace["made"]
     for t, (xw_t, new, out_t, state) in enumerate(trace["cells"]):
         states = [rec.h[t]] + ([] if rec.c is None else [rec.c[t]])
         cell = new[0]._ctx
@@ -63,12 +63,15 @@ def attach_norms(fn, trace):
         while stack:
             for p in stack.pop().parents:
                 c = p._ctx
-                if c is None or id(c) in seen or (c.tags or {}).get("step") != cell.tags["step"]:
-                    continue
+                if c is None or id(c) in seen or id(c) not in made or (
+                        c.tags or {}).get("step") != cell.tags["step"]:
+                    continue  # the caller's own nodes (a decoder's step tags) stay theirs
                 seen.add(id(c))
                 c.grad_norms = [rec.hidden[t]] * c.n_out
                 if len(c.parents) == 2 and c.parents[1] is w_hh_t:
                     c.input_norms = [None, rec.w_hh[t]]
+                elif c.name == "add" and c.parents[1]._ctx is None:  # + b_hh (the GRU's)
+                    c.input_norms = [None, rec.hidden_bias[t]]
                 stack.append(c)
         if out_t is not new[0]:  # padded batches: where(running, new, 0), where(running, new, s)
             out_t._ctx.grad_norms = [rec.out[t]]
