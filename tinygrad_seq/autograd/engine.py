@@ -84,15 +84,15 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 in_grads = fn.backward(*grads) if fn.n_out > 1 else fn.backward(grads[0])
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
-            carried = [None] * len(fn.parents) if _mode.record_norms else None
-            for k, (p, need, g) in enumerate(zip(fn.parents, fn.needs_grad, in_grads)):
+            carried = [] if _mode.record_norms else None
+            for p, need, g in zip(fn.parents, fn.needs_grad, in_grads):
                 if need and g is not None:
                     gd, pd = g.data, p.data
                     if gd.shape != pd.shape or gd.dtype is not pd.dtype:
                         g = _fit(g, p)
-                    if carried is not None:  # what this edge carried, broadcasting undone
-                        carried[k] = _norm(g)
                     sums.deliver(p, g)
+                if carried is not None:  # what this edge carried, broadcasting undone
+                    carried.append(_norm(g) if need else None)
                 c = p._ctx  # one consumer less for the parent's node
                 if c is not None:
                     deps[c] -= 1
