@@ -448,19 +448,18 @@ class _Drawing:
 
     def _step_order(self):
         """Invisible edges from the last node of each step of a self-stepping module (a
-        decoder) to the first of the next: a step's work that does not wait for the one
+        decoder) to every node of the next: a step's work that does not wait for the one
         before (embedding the next token) would otherwise be laid out beside it, and the
         steps would stack instead of making a row."""
-        first, last = {}, {}
+        members, last = {}, {}
         for n in self.graph.nodes:
             tags = n.tags
             if n.id in self.drawn and n.id not in self.into and tags.get("module") in \
                     self.stepped and "step" in tags:
                 key = (tags["module"], tags["step"])
-                first.setdefault(key, n.id)
+                members.setdefault(key, []).append(n.id)
                 last[key] = n.id
-        return [(last[(m, t)], first[(m, u)]) for (m, t) in last
-                for u in (t + 1,) if (m, u) in first]
+        return [(last[(m, t)], head) for (m, t) in last for head in members.get((m, t + 1), ())]
 
     def _attention(self, nodes, edges):
         """{(matmul node id, 1): attention weights (S,)} for each drawn matmul of softmax
