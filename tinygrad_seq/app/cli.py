@@ -83,6 +83,33 @@ def _parser():
     graph.add_argument("-o", "--output", required=True,
                        help="out.svg, .png, .pdf, .dot or .html")
 
+    char = sub.add_parser("charrnn", help="the main job: a character-level language model")
+    jobs = char.add_subparsers(dest="job", required=True)
+    ctrain = jobs.add_parser("train", help="train on a text (default: Python's own source)",
+                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    from .charrnn import TrainConfig
+    defaults = TrainConfig()
+    ctrain.add_argument("--text", default=None, help="a UTF-8 file or folder (default: the "
+                        "Python standard library's source)")
+    ctrain.add_argument("--model", default=defaults.model, choices=list(KINDS))
+    for name, kind in (("hidden", int), ("layers", int), ("dropout", float), ("seq_len", int),
+                       ("batch_size", int), ("lr", float), ("steps", int), ("clip", float),
+                       ("eval_every", int), ("seed", int), ("temperature", float),
+                       ("sample_length", int)):
+        ctrain.add_argument("--" + name.replace("_", "-"), type=kind,
+                            default=getattr(defaults, name), help=name.replace("_", " "))
+    ctrain.add_argument("--prime", default=defaults.prime, help="how samples start")
+    ctrain.add_argument("--out", default=defaults.out, help="folder for the checkpoint")
+    ctrain.add_argument("--resume", action="store_true",
+                        help="continue the checkpoint in --out (bit for bit)")
+    csample = jobs.add_parser("sample", help="text from a checkpoint",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    csample.add_argument("checkpoint")
+    csample.add_argument("--prime", default="def ")
+    csample.add_argument("--length", type=int, default=500)
+    csample.add_argument("--temperature", type=float, default=0.8)
+    csample.add_argument("--seed", type=int, default=0)
+
     flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
     flow.add_argument("--steps", type=int, default=100)
     flow.add_argument("-o", "--output", required=True, help="flow.png, .svg or .pdf")
@@ -153,6 +180,21 @@ def _graph(args):
     print(f"wrote {path} ({os.path.getsize(path) / 1024:.1f} KB)")
 
 
+def _charrnn(args):
+    import dataclasses
+
+    from . import charrnn
+    if args.job == "sample":
+        if args.length < 1 or not args.temperature > 0:
+            raise ValueError("--length must be at least 1 and --temperature positive")
+        print(charrnn.sample(args.checkpoint, args.prime, args.length, args.temperature,
+                             args.seed))
+        return
+    fields = {f.name for f in dataclasses.fields(charrnn.TrainConfig)}
+    config = charrnn.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    charrnn.train(config, resume=args.resume)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
@@ -167,6 +209,8 @@ def main(argv=None):
             _train(args)
         elif args.command == "graph":
             _graph(args)
+        elif args.command == "charrnn":
+            _charrnn(args)
         elif args.command == "gradflow":
             from ..viz.plots import gradient_flow
             gradient_flow(steps=args.steps, path=args.output)
