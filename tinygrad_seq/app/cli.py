@@ -100,6 +100,7 @@ def _parser():
                             default=getattr(defaults, name), help=name.replace("_", " "))
     ctrain.add_argument("--prime", default=defaults.prime, help="how samples start")
     ctrain.add_argument("--out", default=defaults.out, help="folder for the checkpoint")
+    ctrain.add_argument("--device", default="cpu", help="cpu or cuda (needs the gpu extra)")
     ctrain.add_argument("--resume", action="store_true",
                         help="continue the checkpoint in --out (bit for bit)")
     csample = jobs.add_parser("sample", help="text from a checkpoint",
@@ -109,6 +110,7 @@ def _parser():
     csample.add_argument("--length", type=int, default=500)
     csample.add_argument("--temperature", type=float, default=0.8)
     csample.add_argument("--seed", type=int, default=0)
+    csample.add_argument("--device", default="cpu", help="cpu or cuda")
 
     flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
     flow.add_argument("--steps", type=int, default=100)
@@ -188,11 +190,11 @@ def _charrnn(args):
         if args.length < 1 or not args.temperature > 0:
             raise ValueError("--length must be at least 1 and --temperature positive")
         print(charrnn.sample(args.checkpoint, args.prime, args.length, args.temperature,
-                             args.seed))
+                             args.seed, args.device))
         return
     fields = {f.name for f in dataclasses.fields(charrnn.TrainConfig)}
     config = charrnn.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    charrnn.train(config, resume=args.resume)
+    charrnn.train(config, resume=args.resume, progress=True)
 
 
 def main(argv=None):

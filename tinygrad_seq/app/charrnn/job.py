@@ -51,6 +51,7 @@ class TrainConfig:
     temperature: float = 0.8
     sample_length: int = 200
     out: str = "charrnn"
+    device: str = "cpu"
 
     def check(self):
         for name in ("hidden", "layers", "seq_len", "batch_size", "steps", "eval_every",
@@ -72,7 +73,7 @@ class _Run:
         self.config, self.corpus = config, corpus
         backend.manual_seed(config.seed)
         self.model = CharRNN(len(corpus.chars), config.model, config.hidden, config.layers,
-                             config.dropout)
+                             config.dropout).to(config.device)
         self.opt = optim.Adam(self.model.parameters(), lr=config.lr)
         self.data = batchify(corpus.train, config.batch_size)  # (N, B)
         if self.data.shape[0] < 2:
@@ -87,7 +88,9 @@ class _Run:
             start, self.state = 0, None
         end = min(start + self.config.seq_len, self.data.shape[0] - 1)
         self.position = end
-        return Tensor(self.data[start:end]), Tensor(self.data[start + 1:end + 1])
+        device = self.config.device
+        return (Tensor(self.data[start:end], device=device),
+                Tensor(self.data[start + 1:end + 1], device=device))
 
     def train_step(self):
         x, y = self.chunk()
@@ -119,7 +122,7 @@ class _Run:
         self.history = [tuple(h) for h in ckpt["history"]]
         state = ckpt["state"]
         if state is not None:
-            state = tuple(Tensor(numpy.asarray(s)) for s in state)
+            state = tuple(Tensor(numpy.asarray(s), device=self.config.device) for s in state)
             self.state = state if len(state) > 1 else state[0]
         backend.rng().bit_generator.state = _decode_rng(ckpt["rng"])
 
@@ -147,28 +150,35 @@ def load_checkpoint(path):
     return ckpt
 
 
+def _device(model):
+    return backend.device_of(next(iter(model.parameters())).data)
+
+
 @no_grad()
 def validation_loss(model, corpus, seq_len=256, batch=16):
     model.eval()
+    device = _device(model)
     data = batchify(corpus.val, min(batch, max(len(corpus.val) // 2, 1)))
     total, count, state = 0.0, 0, None
     for start in range(0, data.shape[0] - 1, seq_len):
         end = min(start + seq_len, data.shape[0] - 1)
-        logits, state = model(Tensor(data[start:end]), state)
-        y = Tensor(data[start + 1:end + 1])
+        logits, state = model(Tensor(data[start:end], device=device), state)
+        y = Tensor(data[start + 1:end + 1], device=device)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         total, count = total + float(loss.item()) * y.numel(), count + y.numel()
     model.train()
     return total / max(count, 1)
 
 
-def train(config: TrainConfig, resume=False, log=print):
-    """Train (or continue the checkpoint in ``config.out``); returns the final _Run."""
+def train(config: TrainConfig, resume=False, log=print, progress=False):
+    """Train (or continue the checkpoint in ``config.out``); returns the final _Run.
+    ``progress``: a tqdm bar with the loss, bits per character and characters per second."""
     config.check()
     path = os.path.join(config.out, CHECKPOINT)
     ckpt = load_checkpoint(path) if resume else None
     if ckpt is not None:
-        config = dataclasses.replace(TrainConfig(**ckpt["config"]), steps=config.steps)
+        config = dataclasses.replace(TrainConfig(**ckpt["config"]), steps=config.steps,
+                                     device=config.device)
     text, source = load_text(config.text)
     corpus = Corpus(text, chars=None if ckpt is None else ckpt["chars"])
     run = _Run(config, corpus)
@@ -179,10 +189,19 @@ def train(config: TrainConfig, resume=False, log=print):
     log(f"{len(text):,} characters from {source}; {len(corpus.chars)} distinct; "
         f"{sum(p.numel() for p in run.model.parameters()):,} parameters")
     start, chars, losses = time.perf_counter(), 0, []
+    bar = _progress(run.step, config.steps) if progress else None
+    if bar is not None:
+        log = bar.write  # lines above the bar, not through it
     try:
         while run.step < config.steps:
             losses.append(run.train_step())
             chars += config.seq_len * config.batch_size
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}",
+                                bpc=f"{losses[-1] / math.log(2):.2f}",
+                                chars_s=f"{chars / (time.perf_counter() - start):,.0f}",
+                                refresh=False)
             if run.step % config.eval_every == 0 or run.step == config.steps:
                 val = validation_loss(run.model, corpus)
                 train_loss = sum(losses) / len(losses)
@@ -199,7 +218,38 @@ def train(config: TrainConfig, resume=False, log=print):
         run.save(path)
         log(f"interrupted: saved {path} at step {run.step}")
         raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if run.history:
+        _plot_history(run.history, os.path.join(config.out, "loss.png"), log)
     return run
+
+
+def _progress(done, total):
+    from tqdm import tqdm  # a dependency, imported when a bar is wanted
+    return tqdm(total=total, initial=done, unit="step", dynamic_ncols=True)
+
+
+def _plot_history(history, path, log):
+    try:
+        import matplotlib
+    except ImportError:
+        log("(no matplotlib, the viz extra: the loss curves are not drawn)")
+        return
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    steps, train_loss, val = zip(*history)
+    fig, ax = pyplot.subplots(figsize=(6, 3.5))
+    ax.plot(steps, train_loss, label="train")
+    ax.plot(steps, val, label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (nats per character)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    pyplot.close(fig)
+    log(f"loss curves: {path}")
 
 
 @no_grad()
@@ -209,19 +259,21 @@ def sample_text(model, corpus, prime="", length=200, temperature=0.8, seed=0):
     rng = numpy.random.default_rng(seed)
     was = model.training
     model.eval()
+    device = _device(model)
     ids = corpus.encode(prime) or [int(rng.integers(len(corpus.chars)))]
-    logits, state = model(Tensor(numpy.array(ids, dtype=numpy.int64)[:, None]))
+    logits, state = model(Tensor(numpy.array(ids, dtype=numpy.int64)[:, None], device=device))
     out = []
     for _ in range(length):
         p = (logits[-1, 0] / temperature).softmax(-1).numpy().astype(numpy.float64)
         token = int(rng.choice(len(p), p=p / p.sum()))
         out.append(token)
-        logits, state = model(Tensor(numpy.array([[token]], dtype=numpy.int64)), state)
+        logits, state = model(Tensor(numpy.array([[token]], dtype=numpy.int64), device=device),
+                              state)
     model.train(was)
     return prime + corpus.decode(out)
 
 
-def sample(checkpoint, prime="", length=500, temperature=0.8, seed=0):
+def sample(checkpoint, prime="", length=500, temperature=0.8, seed=0, device="cpu"):
     """Text from a saved model: rebuilt from the checkpoint's config alone."""
     ckpt = load_checkpoint(checkpoint)
     config = ckpt["config"]
@@ -229,4 +281,5 @@ def sample(checkpoint, prime="", length=500, temperature=0.8, seed=0):
     model = CharRNN(len(ckpt["chars"]), config["model"], config["hidden"], config["layers"],
                     config["dropout"])
     model.load_state_dict(ckpt["model"])
+    model.to(device)
     return sample_text(model, corpus, prime, length, temperature, seed)
