@@ -84,3 +84,18 @@ def test_graph_html_writes_the_interactive_page(tmp_path, capsys):
     page = tmp_path / "g.html"
     assert f"wrote {page}" in capsys.readouterr().out
     assert 'id="ts-clusters"' in page.read_text()
+
+
+def test_info_names_what_this_machine_has(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for line in ("tinygrad-seq ", "BLAS:", "CPU cell kernels:", "GPU:", "dot:", "chromium:"):
+        assert line in out
+
+
+def test_a_bad_option_is_one_line_without_the_usage_block(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["charrnn", "train", "--steps", "many"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--steps" in err and "usage" not in err

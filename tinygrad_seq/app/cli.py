@@ -29,9 +29,19 @@ def _schedule(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (which option, what is wrong), not a usage
+    block; every subcommand's parser is one of these too."""
+
+    def error(self, message):
+        self.exit(2, f"tinygrad-seq: error: {message}\n")
+
+
 def _parser():
-    p = argparse.ArgumentParser(prog="tinygrad-seq", description=__doc__)
+    p = _Parser(prog="tinygrad-seq", description=__doc__)
+    p.add_argument("--version", action="version", version=f"tinygrad-seq {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="versions, BLAS, compiled kernels, GPU, Graphviz, Chromium")
     bench = sub.add_parser("bench", help="benchmarks side by side with PyTorch")
     bench.add_argument("names", nargs="*", help="which benchmarks (default: all)")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
@@ -182,6 +192,42 @@ def _graph(args):
     print(f"wrote {path} ({os.path.getsize(path) / 1024:.1f} KB)")
 
 
+def _version():
+    from importlib import metadata
+    try:
+        return metadata.version("tinygrad-seq")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _info():
+    import platform
+    import shutil
+
+    import numpy
+
+    from .. import backend
+    from ..kernels import host
+    print(f"tinygrad-seq {_version()}, Python {platform.python_version()}, "
+          f"NumPy {numpy.__version__}")
+    try:  # NumPy >= 1.25 describes its build as a dict
+        blas = numpy.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    except TypeError:
+        blas = {}
+    threads = os.environ.get("OMP_NUM_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
+    print(f"BLAS: {blas.get('name', 'unknown')} {blas.get('version', '')}".rstrip()
+          + f"; threads: {threads or 'library default'} of {os.cpu_count()} cores")
+    why = host.why_not()
+    print("CPU cell kernels: " + ("compiled (kernels/src/host.cpp)" if why is None
+                                   else f"NumPy reference ({why})"))
+    problem = backend.gpu_problem()
+    print("GPU: " + ("CuPy and a GPU found" if problem is None else f"none ({problem})"))
+    for program, use in (("dot", "Graphviz, renders drawings"),
+                         ("chromium", "runs the interactive page's browser test")):
+        found = shutil.which(program)
+        print(f"{program}: {found or 'not found'} ({use})")
+
+
 def _charrnn(args):
     import dataclasses
 
@@ -200,7 +246,9 @@ def _charrnn(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        if args.command == "bench":
+        if args.command == "info":
+            _info()
+        elif args.command == "bench":
             from . import bench
             unknown = [n for n in args.names if n not in bench.BENCHMARKS]
             if unknown:
