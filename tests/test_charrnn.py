@@ -1,6 +1,8 @@
 """The char-RNN job (app/charrnn/): a resume continues bit for bit, a checkpoint rebuilds its
 model for sampling, bad text and bad options are one-line errors."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,15 @@ def test_the_default_corpus_needs_no_download():
     corpus = Corpus(text)
     assert corpus.decode(corpus.encode("def ")) == "def "
     assert len(corpus.train) + len(corpus.val) == len(text)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+def test_a_run_leaves_its_report_and_loss_curves(tmp_path):
+    run = train(config(tmp_path), log=lambda *a: None)
+    folder = tmp_path / "run"
+    page = (folder / "report.html").read_text()
+    assert (folder / "loss.png").stat().st_size > 0
+    for part in ('id="ts-clusters"', "Gradient flow over time", "Samples by step",
+                 "step 10", "step 20", "data:image/png;base64,", 'label="lstm_cell'):
+        assert part in page or part.replace('label="', "") in page
+    assert len(run.samples) == 2 and all(p.grad is None for p in run.model.parameters())

@@ -124,9 +124,10 @@ def _draw(roots, options):
     return d
 
 
-def render(*roots, path, format=None, **draw_options):
-    """Draw and write to ``path``; ``format`` is svg, png, pdf or dot (default: from the path's
-    suffix, else svg). Returns the path written. Without Graphviz's ``dot`` program the DOT
+def render(*roots, path, format=None, appendix="", **draw_options):
+    """Draw and write to ``path``; ``format`` is svg, png, pdf, dot or html (default: from the
+    path's suffix, else svg). Returns the path written. ``appendix``: HTML placed below the
+    graph of an html page (a report's sections). Without Graphviz's ``dot`` program the DOT
     source is written next to ``path`` and a RuntimeError says where and how to install it."""
     path = os.fspath(path)
     stem, suffix = os.path.splitext(path)
@@ -152,7 +153,7 @@ def render(*roots, path, format=None, **draw_options):
             f"`dot -T{fmt} {source} -o {path}` or call render again.") from None
     if fmt == "html":  # one offline page around the SVG: pan, zoom, fold clusters, hover
         data = html.page(data.decode("utf-8"), title=os.path.basename(stem),
-                         clusters=drawing.cluster_info()).encode("utf-8")
+                         clusters=drawing.cluster_info(), appendix=appendix).encode("utf-8")
     with open(path, "wb") as f:
         f.write(data)
     return path

@@ -230,10 +230,11 @@ _JS = r"""
 """
 
 
-def page(svg: str, title: str, clusters: dict) -> str:
+def page(svg: str, title: str, clusters: dict, appendix: str = "") -> str:
     """A self-contained HTML document showing ``svg`` (the text of ``dot -Tsvg``), titled
     ``title``, whose clusters fold on a click; ``clusters`` is ``{name: {"label", "parent",
-    "nodes"}}`` with the Graphviz names of the nodes drawn directly inside each cluster."""
+    "nodes"}}`` with the Graphviz names of the nodes drawn directly inside each cluster.
+    ``appendix``: HTML of the caller's own (a report's sections), placed below the graph."""
     start = re.search(r"<svg\b", svg)
     if start is None:
         raise ValueError("page: svg has no <svg> element; give the text `dot -Tsvg` wrote")
@@ -251,6 +252,7 @@ def page(svg: str, title: str, clusters: dict) -> str:
         "<button id=\"ts-fit\">fit</button> <button id=\"ts-fold-all\">fold all steps</button>",
         "</span></header>\n",
         f"<div id=\"ts-view\">\n{body}\n</div>\n<div id=\"ts-tip\"></div>\n",
+        f"<main id=\"ts-appendix\">{appendix}</main>\n" if appendix else "",
         f"<script type=\"application/json\" id=\"ts-clusters\">{data}</script>\n",
         f"<script>{_JS}</script>\n</body>\n</html>\n",
     ])

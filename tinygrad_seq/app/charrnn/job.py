@@ -80,6 +80,7 @@ class _Run:
             raise ValueError(f"--batch-size {config.batch_size} leaves fewer than 2 characters "
                              f"per column of the {len(corpus.train)}-character training text")
         self.step, self.position, self.state, self.history = 0, 0, None, []
+        self.samples = []  # (step, text) at each evaluation
 
     def chunk(self):
         """The next (input, target) chunk; the state resets when the walk wraps around."""
@@ -113,13 +114,14 @@ class _Run:
             kind=KIND, config=dataclasses.asdict(self.config), chars=self.corpus.chars,
             model=self.model.state_dict(), optimizer=self.opt.state_dict(), step=self.step,
             position=self.position, state=None if state is None else list(state),
-            rng=_rng_state(), history=self.history), path)
+            rng=_rng_state(), history=self.history, samples=self.samples), path)
 
     def restore(self, ckpt):
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         self.step, self.position = ckpt["step"], ckpt["position"]
         self.history = [tuple(h) for h in ckpt["history"]]
+        self.samples = [tuple(s) for s in ckpt["samples"]]
         state = ckpt["state"]
         if state is not None:
             state = tuple(Tensor(numpy.asarray(s), device=self.config.device) for s in state)
@@ -170,9 +172,10 @@ def validation_loss(model, corpus, seq_len=256, batch=16):
     return total / max(count, 1)
 
 
-def train(config: TrainConfig, resume=False, log=print, progress=False):
+def train(config: TrainConfig, resume=False, log=print, progress=False, report=True):
     """Train (or continue the checkpoint in ``config.out``); returns the final _Run.
-    ``progress``: a tqdm bar with the loss, bits per character and characters per second."""
+    ``progress``: a tqdm bar with the loss, bits per character and characters per second;
+    ``report``: write report.html (graph, loss curves, gradient flow, samples) at the end."""
     config.check()
     path = os.path.join(config.out, CHECKPOINT)
     ckpt = load_checkpoint(path) if resume else None
@@ -209,9 +212,10 @@ def train(config: TrainConfig, resume=False, log=print, progress=False):
                 speed = chars / (time.perf_counter() - start)
                 log(f"step {run.step}: train {train_loss:.3f} ({train_loss / math.log(2):.2f} "
                     f"bits/char), val {val:.3f}, {speed:,.0f} chars/s")
-                log("  " + repr(sample_text(run.model, corpus, config.prime,
-                                            config.sample_length, config.temperature,
-                                            seed=run.step)))
+                text = sample_text(run.model, corpus, config.prime, config.sample_length,
+                                   config.temperature, seed=run.step)
+                run.samples.append((run.step, text))
+                log("  " + repr(text))
                 run.save(path)
                 losses = []
     except KeyboardInterrupt:
@@ -223,6 +227,9 @@ def train(config: TrainConfig, resume=False, log=print, progress=False):
             bar.close()
     if run.history:
         _plot_history(run.history, os.path.join(config.out, "loss.png"), log)
+    if report:
+        from .report import write_report
+        write_report(run, config.out, log)
     return run
 
 
