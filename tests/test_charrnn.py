@@ -93,3 +93,21 @@ def test_a_run_leaves_its_report_and_loss_curves(tmp_path):
                  "step 10", "step 20", "data:image/png;base64,", 'label="lstm_cell'):
         assert part in page or part.replace('label="', "") in page
     assert len(run.samples) == 2 and all(p.grad is None for p in run.model.parameters())
+
+
+def test_ctrl_c_leaves_a_checkpoint_that_resumes(tmp_path):
+    seen = []
+
+    def interrupt(line):  # the first evaluation's log line stands in for the user's Ctrl-C
+        seen.append(line)
+        if line.startswith("step 10"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config(tmp_path), log=interrupt)
+    ckpt = serialization.load(tmp_path / "run" / "checkpoint.npz")
+    assert ckpt["step"] == 10 and any(s.startswith("interrupted: saved") for s in seen)
+    whole = train(config(tmp_path, out=str(tmp_path / "whole")), log=lambda *a: None)
+    resumed = train(config(tmp_path), resume=True, log=lambda *a: None)
+    a, b = weights(whole), weights(resumed)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
