@@ -20,7 +20,18 @@ def test_train_runs_end_to_end_and_saves(tmp_path, capsys):
     assert code == 0
     assert "exact match on 5 held-out examples" in out and "by source length" in out
     state = ts.load(path)
-    assert "decoder.out.weight" in state
+    assert "decoder.out.weight" in state["model"] and state["task"] == "addition"
+    assert main(["translate", str(path), "12+3", "4+5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" -> ")[0] for line in lines] == ["12+3", "4+5"]
+
+
+def test_translate_refuses_another_checkpoint(tmp_path, capsys):
+    other = tmp_path / "other.npz"
+    ts.save({"w": ts.zeros(2)}, other)
+    assert main(["translate", str(other), "abc"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a seq2seq checkpoint" in err
 
 
 def test_teacher_forcing_schedule_option(capsys):

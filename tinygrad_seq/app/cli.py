@@ -93,6 +93,12 @@ def _parser():
     graph.add_argument("-o", "--output", required=True,
                        help="out.svg, .png, .pdf, .dot or .html")
 
+    translate = sub.add_parser("translate", help="run a model saved by train --save")
+    translate.add_argument("checkpoint")
+    translate.add_argument("text", nargs="+", help="one or more source strings")
+    translate.add_argument("--decode", default="greedy", choices=["greedy", "beam"])
+    translate.add_argument("--beam", type=int, default=5)
+
     char = sub.add_parser("charrnn", help="the main job: a character-level language model")
     jobs = char.add_subparsers(dest="job", required=True)
     ctrain = jobs.add_parser("train", help="train on a text (default: Python's own source)",
@@ -143,8 +149,9 @@ def _train(args):
     for src, pred, tgt in result.examples:
         print(f"  {src!r} -> {pred!r}" + ("" if pred == tgt else f"   (expected {tgt!r})"))
     if args.save:
-        serialization.save(result.model.state_dict(), args.save)
-        print(f"saved {args.save}")
+        from .training import checkpoint
+        serialization.save(checkpoint(result, args.task, result.config), args.save)
+        print(f"saved {args.save} (tinygrad-seq translate {args.save} \"...\" uses it)")
     if args.plot:
         from ..viz.plots import plot_losses
         plot_losses(result.losses, path=args.plot, title=f"{args.task}: training loss")
@@ -259,6 +266,14 @@ def main(argv=None):
             _train(args)
         elif args.command == "graph":
             _graph(args)
+        elif args.command == "translate":
+            from .training import load_model, predict
+            if not os.path.exists(args.checkpoint):
+                raise ValueError(f"{args.checkpoint}: no such checkpoint")
+            model, task = load_model(args.checkpoint)
+            for source, out in zip(args.text, predict(model, task, args.text, args.decode,
+                                                      args.beam)):
+                print(f"{source} -> {out}")
         elif args.command == "charrnn":
             _charrnn(args)
         elif args.command == "gradflow":

@@ -34,6 +34,7 @@ class Result:
     task: object
     seconds: float
     examples: list  # a few (source, prediction, target) triples
+    config: dict = None  # the model's constructor arguments (Seq2Seq's keywords)
 
 
 def loss_on(model, batch, teacher_forcing=1.0, rng=None):
@@ -92,6 +93,29 @@ def predict(model, task, sources, method="greedy", beam_width=5, batch_size=256)
     return out
 
 
+KIND = "tinygrad-seq seq2seq"  # what a checkpoint of ``tinygrad-seq train`` says it is
+
+
+def checkpoint(result, name, config):
+    """What ``train --save`` writes: the task's name, the model's constructor arguments and
+    its weights, so ``translate`` rebuilds it from the file alone."""
+    return dict(kind=KIND, task=name, config=config, model=result.model.state_dict())
+
+
+def load_model(path):
+    """(model, task) from a ``train --save`` checkpoint, or a one-line error."""
+    from .. import serialization
+    ckpt = serialization.load(path)
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != KIND:
+        held = ckpt.get("kind", "a state dict") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise ValueError(f"{path} is not a seq2seq checkpoint of tinygrad-seq train (it holds "
+                         f"{held})")
+    task = make_task(ckpt["task"])
+    model = Seq2Seq(len(task.src_vocab), len(task.tgt_vocab), **ckpt["config"])
+    model.load_state_dict(ckpt["model"])
+    return model, task
+
+
 def train_task(name, attention="dot", cell="gru", steps=2000, batch_size=64, hidden_size=128,
                embed_size=64, layers=1, bidirectional=True, lr=3e-3, teacher_forcing=None,
                heldout=1000, seed=0, method="greedy", beam_width=5, log=None,
@@ -100,8 +124,9 @@ def train_task(name, attention="dot", cell="gru", steps=2000, batch_size=64, hid
     manual_seed(seed)
     task = make_task(name, **(task_options or {}))
     pairs = task.heldout(heldout, seed=seed + 1)
-    model = Seq2Seq(len(task.src_vocab), len(task.tgt_vocab), embed_size, hidden_size, cell,
-                    layers, bidirectional, attention)
+    config = dict(embed_size=embed_size, hidden_size=hidden_size, cell=cell, num_layers=layers,
+                  bidirectional=bidirectional, attention=attention)
+    model = Seq2Seq(len(task.src_vocab), len(task.tgt_vocab), **config)
     start = time.time()
     losses = train(model, task, steps, batch_size, lr, teacher_forcing, seed=seed,
                    exclude={s for s, _ in pairs}, log=log)
@@ -109,4 +134,4 @@ def train_task(name, attention="dot", cell="gru", steps=2000, batch_size=64, hid
     predictions = predict(model, task, sources, method, beam_width)
     return Result(exact_match(predictions, targets),
                   accuracy_by_length(sources, predictions, targets), losses, model, task,
-                  time.time() - start, list(zip(sources, predictions, targets))[:5])
+                  time.time() - start, list(zip(sources, predictions, targets))[:5], config)
