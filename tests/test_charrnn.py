@@ -111,3 +111,9 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes(tmp_path):
     resumed = train(config(tmp_path), resume=True, log=lambda *a: None)
     a, b = weights(whole), weights(resumed)
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_the_progress_bar_shows_loss_and_speed(tmp_path, capsys):
+    train(config(tmp_path, steps=10), progress=True, report=False)
+    err = capsys.readouterr().err
+    assert "10/10" in err and "bpc=" in err and "chars_s=" in err

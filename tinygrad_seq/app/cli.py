@@ -141,7 +141,8 @@ def _train(args):
                         args.cell, args.steps, args.batch, args.hidden, layers=args.layers,
                         bidirectional=not args.unidirectional, lr=args.lr,
                         teacher_forcing=args.teacher_forcing, heldout=args.heldout,
-                        seed=args.seed, method=args.decode, beam_width=args.beam, log=print)
+                        seed=args.seed, method=args.decode, beam_width=args.beam, log=print,
+                        progress=sys.stderr.isatty())  # a bar for people, not for logs
     print(f"exact match on {args.heldout} held-out examples: {result.accuracy:.1%} "
           f"({result.seconds:.0f} s)")
     print("by source length: " + ", ".join(f"{k}: {v:.1%}" for k, v in
@@ -247,7 +248,7 @@ def _charrnn(args):
         return
     fields = {f.name for f in dataclasses.fields(charrnn.TrainConfig)}
     config = charrnn.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    charrnn.train(config, resume=args.resume, progress=True)
+    charrnn.train(config, resume=args.resume, progress=sys.stderr.isatty())
 
 
 def main(argv=None):

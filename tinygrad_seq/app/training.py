@@ -47,10 +47,25 @@ def loss_on(model, batch, teacher_forcing=1.0, rng=None):
 
 
 def train(model, task, steps=2000, batch_size=64, lr=3e-3, teacher_forcing=None, clip=1.0,
-          seed=0, exclude=None, log=None, log_every=100):
+          seed=0, exclude=None, log=None, log_every=100, progress=False):
     """Adam on fresh random batches, the learning rate annealed to zero along a cosine (which
     settles the last few errors that a constant rate keeps bouncing around); returns the loss
-    of every step."""
+    of every step. ``progress``: a tqdm bar with the loss (``log`` then writes above it)."""
+    bar = None
+    if progress:
+        from tqdm import tqdm  # a dependency, imported when a bar is wanted
+        bar = tqdm(total=steps, unit="step", dynamic_ncols=True)
+        log = bar.write if log is not None else None
+    try:
+        return _train(model, task, steps, batch_size, lr, teacher_forcing, clip, seed, exclude,
+                      log, log_every, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _train(model, task, steps, batch_size, lr, teacher_forcing, clip, seed, exclude, log,
+           log_every, bar):
     rng = numpy.random.default_rng(seed)
     schedule = teacher_forcing if teacher_forcing is not None else TeacherForcing()
     opt = optim.Adam(model.parameters(), lr=lr)
@@ -67,6 +82,9 @@ def train(model, task, steps=2000, batch_size=64, lr=3e-3, teacher_forcing=None,
         opt.step()
         anneal.step()
         losses.append(loss.item())
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
         if log is not None and (step + 1) % log_every == 0:
             recent = numpy.mean(losses[-log_every:])
             log(f"step {step + 1:5d}  loss {recent:.4f}  teacher forcing {schedule(step):.2f}")
@@ -119,7 +137,7 @@ def load_model(path):
 def train_task(name, attention="dot", cell="gru", steps=2000, batch_size=64, hidden_size=128,
                embed_size=64, layers=1, bidirectional=True, lr=3e-3, teacher_forcing=None,
                heldout=1000, seed=0, method="greedy", beam_width=5, log=None,
-               task_options=None):
+               task_options=None, progress=False):
     """Build the task and a Seq2Seq model, train, and report exact match on held-out data."""
     manual_seed(seed)
     task = make_task(name, **(task_options or {}))
@@ -129,7 +147,7 @@ def train_task(name, attention="dot", cell="gru", steps=2000, batch_size=64, hid
     model = Seq2Seq(len(task.src_vocab), len(task.tgt_vocab), **config)
     start = time.time()
     losses = train(model, task, steps, batch_size, lr, teacher_forcing, seed=seed,
-                   exclude={s for s, _ in pairs}, log=log)
+                   exclude={s for s, _ in pairs}, log=log, progress=progress)
     sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
     predictions = predict(model, task, sources, method, beam_width)
     return Result(exact_match(predictions, targets),
