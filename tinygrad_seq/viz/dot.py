@@ -307,10 +307,11 @@ class _Drawing:
         if note is not None:
             shown, look = note, ("cut" if not isinstance(n.note, str) else look)
         norm = self.graph.grad_norm(n) if self.grads else None
-        lines = tensor_lines(n, shown, norm, self.values)
+        value = None if n.tensor is None else value_text(n.tensor.data)
+        lines = tensor_lines(n, shown, norm, value if self.values else None)
         tip = [f"{n.kind}: {n.name} {_shape(n.shape)} {n.dtype}"]
-        if n.tensor is not None:
-            tip.append(f"value {value_text(n.tensor.data)}")
+        if value is not None:
+            tip.append(f"value {value}")
         if norm is not None:
             tip.append(f"grad norm = {norm:.6e}")
             self._grad_look(norm, attrs)

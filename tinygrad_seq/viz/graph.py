@@ -86,7 +86,6 @@ class Graph:
         self.sequences = []
         self.op_of = {}  # id(fn) -> its op node
         self.cuts = []  # (op node id of what was detached, or None if not drawn; the cut tensor)
-        self.leaf_norms = {}  # id(leaf tensor) -> the norm of its gradient (compute_grad_norms)
 
     def add(self, node):
         self.nodes.append(node)
@@ -106,8 +105,6 @@ class Graph:
             t = node.tensor
             if t is None or not t.requires_grad:
                 return None
-            if id(t) in self.leaf_norms:
-                return self.leaf_norms[id(t)]
             known = _LEAF_NORMS.get(id(t))
             if known is not None and known[0]() is t:
                 return known[1]
@@ -277,7 +274,7 @@ def _forget(key):
 def compute_grad_norms(graph, roots):
     """Record ``fn.grad_norms`` on every node by running one backward pass from ``roots`` (seeded
     with ones) inside ``record_grad_norms``, and the norm of each leaf's and parameter's
-    gradient in ``graph.leaf_norms``. Asking for the leaves' gradients as ``inputs`` keeps
+    gradient (``Graph.grad_norm`` reads it). Asking for the leaves' gradients as ``inputs`` keeps
     their ``.grad`` as it was, and hooks and ``retain_grad`` are switched off for the pass,
     so drawing changes nothing the user can see."""
     fns = [op.fn for op in graph.ops()] + [fn for fn, _ in graph.sequences]
@@ -312,9 +309,9 @@ def compute_grad_norms(graph, roots):
             t._hooks = hooks
     for t in leaves:
         g = got.get(id(t))
-        norm = graph.leaf_norms[id(t)] = None if g is None else float((g.data ** 2).sum()) ** 0.5
-        # kept for the next drawing of these roots, which finds the norms recorded and does
-        # not run this pass again (a dead tensor's entry goes with it)
+        norm = None if g is None else float((g.data ** 2).sum()) ** 0.5
+        # kept for this drawing and the next of these roots, which finds the norms recorded
+        # and does not run this pass again (a dead tensor's entry goes with it)
         _LEAF_NORMS[id(t)] = (weakref.ref(t, _forget(id(t))), norm)
     attach_step_norms(graph)
 

@@ -36,11 +36,12 @@ def note_text(node):
     return f"detached{where}\\n(truncated BPTT: no gradient flows back past here)"
 
 
-def tensor_lines(node, shown, grad_norm, values):
-    """Label lines of a tensor node: what it is, its shape and dtype, its value and gradient."""
+def tensor_lines(node, shown, grad_norm, value):
+    """Label lines of a tensor node: what it is, its shape and dtype, its value (``value``:
+    its value_text, None when values are not shown) and gradient."""
     lines = [f"{_shape(node.shape)} {node.dtype}"]
-    if values and node.tensor is not None:
-        lines.append("= " + value_text(node.tensor.data))
+    if value is not None:
+        lines.append("= " + value)
         grad = node.tensor.grad if node.producer is None else None
         if grad is not None:
             lines.append("grad " + value_text(grad.data))

@@ -68,7 +68,7 @@ class Corpus:
 
     def __init__(self, text, val_fraction=0.05, chars=None):
         self.chars = chars if chars is not None else "".join(sorted(set(text)))
-        index = {c: i for i, c in enumerate(self.chars)}
+        self.index = index = {c: i for i, c in enumerate(self.chars)}
         unknown = sorted(set(text) - set(index))
         if unknown:
             raise ValueError(f"the text has characters the model was not trained on: "
@@ -78,7 +78,7 @@ class Corpus:
         self.train, self.val = ids[:cut], ids[cut:]
 
     def encode(self, text):
-        index = {c: i for i, c in enumerate(self.chars)}
+        index = self.index
         missing = [c for c in text if c not in index]
         if missing:
             raise ValueError(f"--prime: the model knows no {missing[0]!r} (its characters come "

@@ -30,22 +30,10 @@ def gradient_flow(model, corpus, steps=64, batch=8):
     with record_grad_norms():
         loss.backward()
     model.zero_grad()
-    fn = _sequence_node(loss)
-    return [] if fn is None or fn.step_norms is None else list(fn.step_norms.h)
-
-
-def _sequence_node(root):
-    """The first-layer whole-sequence node under ``root`` (a loop, never recursion)."""
-    stack, seen, found = [root._ctx], set(), None
-    while stack:
-        fn = stack.pop()
-        if fn is None or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        if getattr(fn, "step_norms", None) is not None and (fn.tags or {}).get("layer") == 0:
-            found = fn
-        stack.extend(p._ctx for p in fn.parents)
-    return found
+    from ...viz.graph import capture  # the graph walk drawings use; viz loads on first use
+    first = [op.fn for op in capture(loss, unroll=False).ops()
+             if getattr(op.fn, "step_norms", None) is not None and op.tags.get("layer") == 0]
+    return list(first[0].step_norms.h) if first else []
 
 
 def _flow_svg(norms):
