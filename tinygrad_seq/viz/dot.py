@@ -33,7 +33,7 @@ import graphviz  # a dependency; ts.viz itself is imported on first use
 
 from ..backend import to_numpy
 from . import graph as G
-from . import html
+from . import html, shown
 from .labels import note_text, tensor_lines, value_text
 from .memory import Memory, fmt_bytes
 from .style import (
@@ -106,14 +106,14 @@ def _draw(roots, options):
         raise ValueError(f"draw: rankdir must be one of {RANKDIRS}, got {o['rankdir']!r}")
     if o["group"] not in ("time", None):
         raise ValueError(f"draw: group must be 'time' or None, got {o['group']!r}")
-    first_last = G.collapse_arg(o["collapse"])
+    first_last = shown.collapse_arg(o["collapse"])
     graph = G.capture(*roots, params=o["params"], unroll=o["unroll"])
     if o["grads"] and not G.has_grad_norms(graph):
         G.compute_grad_norms(graph, roots)
-    nodes, edges = G.project(graph, o["show"])
+    nodes, edges = shown.project(graph, o["show"])
     if o["simplify"] and o["show"] != "tensors":
-        nodes, edges = G.simplify(nodes, edges)
-    into, folded = G.collapse_steps(nodes, edges, *first_last) if first_last else ({}, [])
+        nodes, edges = shown.simplify(nodes, edges)
+    into, folded = shown.collapse_steps(nodes, edges, *first_last) if first_last else ({}, [])
     d = _Drawing(graph, o, into)
     d.build(nodes, edges, folded, o["show"])
     if d.count > o["max_nodes"]:
@@ -179,7 +179,7 @@ class _Drawing:
         dirs = {}
         for n in graph.nodes:
             if "direction" in n.tags:
-                dirs.setdefault(G.group_key(n.tags)[:2], set()).add(n.tags["direction"])
+                dirs.setdefault(shown.group_key(n.tags)[:2], set()).add(n.tags["direction"])
         self.bidirectional = {key for key, ds in dirs.items() if len(ds) > 1}
         # modules whose own code tags steps (outside any layer): a decoder run step by step
         self.stepped = {n.tags["module"] for n in graph.nodes
@@ -200,7 +200,7 @@ class _Drawing:
         """The cluster a node with these tags goes in (None: top level)."""
         if not self.by_time:
             return None
-        module, layer, d = G.group_key(tags)
+        module, layer, d = shown.group_key(tags)
         name, where, step = "cluster", None, tags.get("step")
         if module is not None:  # ts.graph_tags(module="encoder") around a call of a model part
             name += "_" + re.sub(r"\W", "_", str(module))
@@ -300,15 +300,15 @@ class _Drawing:
 
     def _tensor(self, n, cluster, show):
         look, attrs = n.kind, {}
-        shown = {G.PARAM: n.name, G.OUTPUT: "output"}.get(n.kind)
+        title = {G.PARAM: n.name, G.OUTPUT: "output"}.get(n.kind)
         if n.producer is not None and show == "tensors":
-            shown = n.name  # the op that made it, since ops are not drawn
+            title = n.name  # the op that made it, since ops are not drawn
         note = note_text(n)
         if note is not None:
-            shown, look = note, ("cut" if not isinstance(n.note, str) else look)
+            title, look = note, ("cut" if not isinstance(n.note, str) else look)
         norm = self.graph.grad_norm(n) if self.grads else None
         value = None if n.tensor is None else value_text(n.tensor.data)
-        lines = tensor_lines(n, shown, norm, value if self.values else None)
+        lines = tensor_lines(n, title, norm, value if self.values else None)
         tip = [f"{n.kind}: {n.name} {_shape(n.shape)} {n.dtype}"]
         if value is not None:
             tip.append(f"value {value}")
@@ -476,7 +476,7 @@ class _Drawing:
             if n.kind != G.OP or n.name != "matmul" or len(n.inputs) != 2:
                 continue
             t = by_id[n.inputs[0]]
-            while t.producer is not None and by_id[t.producer[0]].name in G.SHAPE_OPS:
+            while t.producer is not None and by_id[t.producer[0]].name in shown.SHAPE_OPS:
                 t = by_id[by_id[t.producer[0]].inputs[0]]  # back through reshapes
             if t.producer is None or by_id[t.producer[0]].name != "softmax" or t.tensor is None:
                 continue
@@ -505,14 +505,14 @@ class _Drawing:
     def _legend(self):
         legend = graphviz.Digraph("cluster_legend", graph_attr=dict(
             label="legend", style="rounded", color="#999999", fontsize="11"))
-        shown = []
+        entries = []
         for look, text in _LEGEND:
             if look in self.kinds:
                 legend.node(f"legend_{look}", text, **{**_STYLE[look], "fontsize": "9"})
-                shown.append(f"legend_{look}")
+                entries.append(f"legend_{look}")
         if self.scale is not None:
             legend.node("legend_grads", self.scale.bar(), shape="plaintext", fontsize="9")
-            shown.append("legend_grads")
-        for a, b in zip(shown, shown[1:]):  # one column, not a row as wide as the picture
+            entries.append("legend_grads")
+        for a, b in zip(entries, entries[1:]):  # one column, not a row as wide as the picture
             legend.edge(a, b, style="invis")
         self.dot.subgraph(legend)
