@@ -1,5 +1,5 @@
 """The words and numbers in a drawing's labels and tooltips: values, gradients, what a tensor
-says of itself (h_0, a detach cut). dot.py decides where they go."""
+says of itself (h_0, a detach cut). drawing.py decides where they go."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """How the drawings look: node and cluster styles, the legend's entries, and the log colour
-scale of gradient norms. dot.py decides what goes where; this module, how it looks."""
+scale of gradient norms. drawing.py decides what goes where; this module, how it looks."""
 
 from __future__ import annotations
 
