@@ -82,7 +82,7 @@ def module_for(device: str):
         return numpy
     problem = gpu_problem()
     if problem is not None:
-        raise RuntimeError(f"device {device!r}: {problem}")
+        raise RuntimeError(f"device {device!r} cannot be used: {problem}")
     return _cupy
 
 
@@ -93,8 +93,7 @@ def load_cupy():
         try:
             import cupy
         except ImportError:
-            raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed: "
-                               f"{GPU_INSTALL_HINT}") from None
+            raise RuntimeError(f"CuPy is not installed: {GPU_INSTALL_HINT}") from None
         _cupy = cupy
         if _seed is not None:  # manual_seed ran before CuPy was loaded
             cupy.random.seed(_seed)

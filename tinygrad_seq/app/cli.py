@@ -29,6 +29,31 @@ def _schedule(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _at_least(minimum):
+    """An argparse type: an integer of at least ``minimum``; argparse's error then names the
+    option itself ("argument --steps: must be at least 1, got 0"), not the code it feeds."""
+    def count(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return count
+
+
+def _positive(text):
+    """An argparse type: a float above zero (a learning rate, a temperature)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option is one line (which option, what is wrong), not a usage
     block; every subcommand's parser is one of these too."""
@@ -46,37 +71,41 @@ def _parser():
     bench.add_argument("names", nargs="*", help="which benchmarks (default: all)")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
 
-    train = sub.add_parser("train", help="train a seq2seq model on a synthetic task")
-    train.add_argument("--task", default="reverse",
+    train = sub.add_parser("train", help="train a seq2seq model on a synthetic task",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("--task", default="reverse", help="which synthetic task",
                        choices=["reverse", "copy", "addition", "dates"])
-    train.add_argument("--cell", default="gru", choices=list(KINDS))
-    train.add_argument("--attention", default="dot",
+    train.add_argument("--cell", default="gru", choices=list(KINDS), help="recurrent cell")
+    train.add_argument("--attention", default="dot", help="attention score",
                        choices=["none", "additive", "dot", "general", "concat"])
-    train.add_argument("--steps", type=int, default=2000)
-    train.add_argument("--batch", type=int, default=64)
-    train.add_argument("--hidden", type=int, default=128)
-    train.add_argument("--layers", type=int, default=1)
-    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--steps", type=_at_least(1), default=2000, help="optimizer steps")
+    train.add_argument("--batch", type=_at_least(1), default=64, help="examples per step")
+    train.add_argument("--hidden", type=_at_least(1), default=128, help="hidden size")
+    train.add_argument("--layers", type=_at_least(1), default=1, help="encoder/decoder layers")
+    train.add_argument("--lr", type=_positive, default=3e-3, help="Adam's learning rate")
     train.add_argument("--unidirectional", action="store_true",
                        help="encoder reads forwards only")
     train.add_argument("--teacher-forcing", type=_schedule, default=None,
                        help="schedule, e.g. linear:1.0:0.0005 (default constant:1.0)")
-    train.add_argument("--decode", default="greedy", choices=["greedy", "beam"])
-    train.add_argument("--beam", type=int, default=5, help="beam width")
-    train.add_argument("--heldout", type=int, default=1000)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--save", help="write the trained model's state dict here (.npz)")
+    train.add_argument("--decode", default="greedy", choices=["greedy", "beam"],
+                       help="how held-out examples are decoded")
+    train.add_argument("--beam", type=_at_least(1), default=5, help="beam width")
+    train.add_argument("--heldout", type=_at_least(1), default=1000,
+                       help="held-out examples scored at the end")
+    train.add_argument("--seed", type=int, default=0, help="seeds data, weights and sampling")
+    train.add_argument("--device", default="cpu", help="cpu or cuda (needs the gpu extra)")
+    train.add_argument("--save", help="write a checkpoint (config and weights) here (.npz)")
     train.add_argument("--plot", help="write the training curve (loss per step) here (.png/.svg)")
     train.add_argument("--attention-plot",
                        help="write the attention heatmap of one held-out example here")
 
     graph = sub.add_parser("graph", help="render the unrolled computation graph of a model")
     graph.add_argument("--model", default="rnn", choices=[*KINDS, "seq2seq"])
-    graph.add_argument("--steps", type=int, default=4)
-    graph.add_argument("--layers", type=int, default=1)
+    graph.add_argument("--steps", type=_at_least(1), default=4)
+    graph.add_argument("--layers", type=_at_least(1), default=1)
     graph.add_argument("--bidirectional", action="store_true")
-    graph.add_argument("--hidden", type=int, default=8)
-    graph.add_argument("--collapse", type=int, help="keep the first and last K steps")
+    graph.add_argument("--hidden", type=_at_least(1), default=8)
+    graph.add_argument("--collapse", type=_at_least(1), help="keep the first and last K steps")
     graph.add_argument("--grads", action="store_true",
                        help="colour each step by the gradient norm reaching it")
     graph.add_argument("--expand", action="store_true", help="open fused cells into their ops")
@@ -97,7 +126,8 @@ def _parser():
     translate.add_argument("checkpoint")
     translate.add_argument("text", nargs="+", help="one or more source strings")
     translate.add_argument("--decode", default="greedy", choices=["greedy", "beam"])
-    translate.add_argument("--beam", type=int, default=5)
+    translate.add_argument("--beam", type=_at_least(1), default=5)
+    translate.add_argument("--device", default="cpu", help="cpu or cuda")
 
     char = sub.add_parser("charrnn", help="the main job: a character-level language model")
     jobs = char.add_subparsers(dest="job", required=True)
@@ -123,20 +153,22 @@ def _parser():
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     csample.add_argument("checkpoint")
     csample.add_argument("--prime", default="def ")
-    csample.add_argument("--length", type=int, default=500)
-    csample.add_argument("--temperature", type=float, default=0.8)
+    csample.add_argument("--length", type=_at_least(1), default=500)
+    csample.add_argument("--temperature", type=_positive, default=0.8)
     csample.add_argument("--seed", type=int, default=0)
     csample.add_argument("--device", default="cpu", help="cpu or cuda")
 
     flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
-    flow.add_argument("--steps", type=int, default=100)
+    flow.add_argument("--steps", type=_at_least(1), default=100)
     flow.add_argument("-o", "--output", required=True, help="flow.png, .svg or .pdf")
     return p
 
 
 def _train(args):
     from .. import serialization
+    from ..backend import set_default_device
     from .training import train_task
+    set_default_device(args.device)  # the model, its batches and decoding all follow it
     result = train_task(args.task, None if args.attention == "none" else args.attention,
                         args.cell, args.steps, args.batch, args.hidden, layers=args.layers,
                         bidirectional=not args.unidirectional, lr=args.lr,
@@ -241,8 +273,6 @@ def _charrnn(args):
 
     from . import charrnn
     if args.job == "sample":
-        if args.length < 1 or not args.temperature > 0:
-            raise ValueError("--length must be at least 1 and --temperature positive")
         print(charrnn.sample(args.checkpoint, args.prime, args.length, args.temperature,
                              args.seed, args.device))
         return
@@ -271,6 +301,8 @@ def main(argv=None):
             from .training import load_model, predict
             if not os.path.exists(args.checkpoint):
                 raise ValueError(f"{args.checkpoint}: no such checkpoint")
+            from ..backend import set_default_device
+            set_default_device(args.device)
             model, task = load_model(args.checkpoint)
             for source, out in zip(args.text, predict(model, task, args.text, args.decode,
                                                       args.beam)):
