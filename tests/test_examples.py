@@ -9,7 +9,8 @@ import pytest
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 SMALL = {"01_autograd.py": [], "02_adding_problem.py": ["--steps", "5", "--iterations", "3"],
-         "03_char_lm.py": ["--minutes", "0.02"], "04_attention_vs_bottleneck.py": ["--steps", "5"]}
+         "03_char_lm.py": ["--minutes", "0.02"], "04_attention_vs_bottleneck.py": ["--steps", "5"],
+         "05_gpu_quickstart.py": ["--steps", "3"]}
 
 
 def test_every_example_is_listed_here():

@@ -54,6 +54,18 @@ def _positive(text):
     return value
 
 
+def _lengths(text):
+    """An argparse type: comma-separated sequence lengths of at least 2 ("10,25,50")."""
+    try:
+        values = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") \
+            from None
+    if min(values) < 2:
+        raise argparse.ArgumentTypeError(f"each length must be at least 2, got {min(values)}")
+    return values
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option is one line (which option, what is wrong), not a usage
     block; every subcommand's parser is one of these too."""
@@ -157,6 +169,21 @@ def _parser():
     csample.add_argument("--temperature", type=_positive, default=0.8)
     csample.add_argument("--seed", type=int, default=0)
     csample.add_argument("--device", default="cpu", help="cpu or cuda")
+
+    demo = sub.add_parser("demo", help="measured demonstrations of the lecture's claims")
+    demos = demo.add_subparsers(dest="demo", required=True)
+    vanish = demos.add_parser("vanishing", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                              help="RNN, LSTM and GRU on the adding problem at growing lengths")
+    from .vanishing import Config
+    config = Config()
+    vanish.add_argument("--lengths", type=_lengths, default=",".join(map(str, config.lengths)),
+                        help="sequence lengths, comma-separated")
+    vanish.add_argument("--iterations", type=_at_least(1), default=config.iterations,
+                        help="training steps per model and length")
+    vanish.add_argument("--hidden", type=_at_least(1), default=config.hidden, help="hidden size")
+    vanish.add_argument("--seed", type=int, default=config.seed, help="seeds data and weights")
+    vanish.add_argument("--out", default="vanishing",
+                        help="folder for accuracy.md, accuracy.png and gradient_flow.png")
 
     flow = sub.add_parser("gradflow", help="plot ||dL/dh_t|| over time for RNN, LSTM and GRU")
     flow.add_argument("--steps", type=_at_least(1), default=100)
@@ -281,6 +308,15 @@ def _charrnn(args):
     charrnn.train(config, resume=args.resume, progress=sys.stderr.isatty())
 
 
+def _vanishing(args):
+    from . import vanishing
+    config = vanishing.Config(lengths=args.lengths, iterations=args.iterations,
+                              hidden=args.hidden, seed=args.seed)
+    results = vanishing.run(config, out=args.out, progress=sys.stderr.isatty())
+    print(vanishing.table(config, results))
+    print(f"wrote {', '.join(os.path.join(args.out, f) for f in vanishing.FILES)}")
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
@@ -309,6 +345,8 @@ def main(argv=None):
                 print(f"{source} -> {out}")
         elif args.command == "charrnn":
             _charrnn(args)
+        elif args.command == "demo":
+            _vanishing(args)
         elif args.command == "gradflow":
             from ..viz.plots import gradient_flow
             gradient_flow(steps=args.steps, path=args.output)

@@ -277,6 +277,36 @@ def plot_losses(losses, path=None, smooth=50, title=None, log_scale=False):
     return fig
 
 
+def plot_accuracy(lengths, accuracy, chance=None, path=None, title=None):
+    """Accuracy against sequence length, one curve per cell kind (``accuracy`` maps a kind of
+    ``nn.recurrent.KINDS`` to one score in [0, 1] per length), and a dashed ``chance`` curve
+    (the score of learning nothing) when given."""
+    lengths = list(lengths)
+    for kind, scores in accuracy.items():
+        _cell_kind(kind)
+        if len(scores) != len(lengths):
+            raise ValueError(f"plot_accuracy: {kind!r} has {len(scores)} scores for "
+                             f"{len(lengths)} lengths")
+    _check_path(path)
+    fig = _figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    for kind, scores in accuracy.items():
+        ax.plot(lengths, scores, "o-", color=_colour(kind), lw=2, gid=kind,
+                label=KINDS[kind].description)
+    if chance is not None:
+        ax.plot(lengths, chance, "--", color="grey", gid="chance", label="chance")
+    ax.set_xscale("log")
+    ax.set_xticks(lengths, [str(n) for n in lengths])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("sequence length (how far back the first value lies, at most)")
+    ax.set_ylabel("held-out accuracy")
+    ax.set_title(title or "accuracy against sequence length")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: the curves cross anywhere
+    _save(fig, path)
+    return fig
+
+
 def _moving_average(y, window):
     """Mean over ``window`` steps centred on each step, the window narrowing symmetrically at
     the ends (a clamped window would draw flat segments there). Centred: a trailing window lags
@@ -318,4 +348,5 @@ def _save(fig, path):
         fig.savefig(path, format=_extension(path), dpi=150, bbox_inches="tight")
 
 
-__all__ = ["gradient_norms", "unrolled_loss", "gradient_flow", "plot_attention", "plot_losses"]
+__all__ = ["gradient_norms", "unrolled_loss", "gradient_flow", "plot_attention", "plot_losses",
+           "plot_accuracy"]
