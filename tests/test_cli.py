@@ -121,3 +121,16 @@ def test_a_bad_option_is_one_line_without_the_usage_block(capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--steps" in err and "usage" not in err
+
+
+def test_bench_markdown_table_names_units_and_ratios():
+    from tinygrad_seq.app.bench import markdown
+    results = {"rnn-step LSTM": {"tinygrad_seq": {"forward": 0.003, "peak MB": 12.0},
+                                 "pytorch": {"forward": 0.002, "peak MB": 24.0}},
+               "char-lm": {"tinygrad_seq": {"throughput": 40000.0}}}
+    assert markdown(results).splitlines() == [
+        "| benchmark | measured | tinygrad_seq | PyTorch | ratio |",
+        "|---|---|---:|---:|---:|",
+        "| rnn-step LSTM | forward (ms) | 3.00 | 2.00 | 1.50x |",
+        "| rnn-step LSTM | peak MB | 12.00 | 24.00 | 0.50x |",
+        "| char-lm | throughput (characters per second) | 40000.00 |  |  |"]

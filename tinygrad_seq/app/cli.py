@@ -82,6 +82,8 @@ def _parser():
     bench = sub.add_parser("bench", help="benchmarks side by side with PyTorch")
     bench.add_argument("names", nargs="*", help="which benchmarks (default: all)")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--markdown", action="store_true",
+                       help="one Markdown table (the README's)")
 
     train = sub.add_parser("train", help="train a seq2seq model on a synthetic task",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -328,7 +330,7 @@ def main(argv=None):
             if unknown:
                 raise ValueError(f"unknown benchmark {unknown[0]!r}; choose from "
                                  f"{', '.join(bench.BENCHMARKS)}")
-            bench.main(args.names, as_json=args.json)
+            bench.main(args.names, as_json=args.json, as_markdown=args.markdown)
         elif args.command == "train":
             _train(args)
         elif args.command == "graph":

@@ -39,6 +39,26 @@ def report(results):
     return "\n".join(lines)
 
 
+def markdown(results):
+    """One Markdown table of every benchmark (for the README): a row per measured phase, with
+    the unit named, both sides and ours / pytorch."""
+    lines = ["| benchmark | measured | tinygrad_seq | PyTorch | ratio |",
+             "|---|---|---:|---:|---:|"]
+    for bench, res in results.items():
+        ours, theirs = res["tinygrad_seq"], res.get("pytorch")
+        unit, unit_name = next((u for key, u in UNITS.items() if bench.startswith(key)),
+                               (1e-3, "ms"))
+        for phase, value in ours.items():
+            scale = 1.0 if phase.endswith("MB") else unit
+            name = "" if phase.endswith("MB") or unit_name in phase else f" ({unit_name})"
+            if theirs and phase in theirs:
+                t, ratio = f"{theirs[phase] / scale:.2f}", f"{value / theirs[phase]:.2f}x"
+            else:
+                t, ratio = "", ""
+            lines.append(f"| {bench} | {phase}{name} | {value / scale:.2f} | {t} | {ratio} |")
+    return "\n".join(lines)
+
+
 def cell_kernels() -> str:
     """Which implementation runs the recurrent cells' pointwise maths on the CPU."""
     from ...kernels import host
@@ -46,8 +66,9 @@ def cell_kernels() -> str:
     return "compiled (kernels/src/host.cpp)" if why is None else f"NumPy reference ({why})"
 
 
-def main(names=None, as_json=False):
-    """Run the named benchmarks (all by default) and print the table (or JSON)."""
+def main(names=None, as_json=False, as_markdown=False):
+    """Run the named benchmarks (all by default) and print the tables (or JSON, or one
+    Markdown table)."""
     names = names or list(BENCHMARKS)
     results = {}
     for name in names:
@@ -58,7 +79,7 @@ def main(names=None, as_json=False):
     if torch_module() is None:
         print("(PyTorch is not installed: no side-by-side figures; pip install torch==2.13.0)")
     print(f"CPU cell kernels: {cell_kernels()}")
-    print(report(results))
+    print(markdown(results) if as_markdown else report(results))
     return results
 
 
