@@ -11,6 +11,7 @@ the ``_wrap`` of a tensor already in hand.
 
 from __future__ import annotations
 
+from . import versions
 from .function import _FREED, ShapeError, _mode, set_grad_enabled
 from .hooks import run_hooks, store_retained
 
@@ -81,6 +82,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         if (fn, i) in wanted:
                             wanted[(fn, i)] = g
                 _check_runnable(fn, create_graph)
+                if fn.clock != _mode.clock:  # something was written in place since fn was made
+                    versions.check(fn)
                 in_grads = fn.backward(*grads) if fn.n_out > 1 else fn.backward(grads[0])
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
@@ -100,8 +103,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         ready.append(c)
             if carried is not None:
                 fn.input_norms = carried
-            if not retain_graph and fn.saved is not None:
-                fn.saved = _FREED  # nodes that saved nothing can run again, as in PyTorch
+            if not retain_graph and (fn.saved is not None or fn.saves_inputs):
+                fn.saved = _FREED  # nodes that keep no values can run again, as in PyTorch
         return _finish_leaves(sums, wanted, create_graph)
 
 

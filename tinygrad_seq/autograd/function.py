@@ -43,6 +43,7 @@ class _Mode:
     grad_enabled = True
     tags = None  # dict of labels (layer, step, ...) attached to nodes; see graph_tags
     record_norms = False  # see record_grad_norms
+    clock = 0  # in-place writes so far (versions.py); each node keeps its value at creation
 
 
 _mode = _Mode()
@@ -145,9 +146,13 @@ class Function:
     """One primitive op: ``forward`` on backend arrays, ``backward`` returning one gradient per
     input (``None`` where that input needs none). Subclasses set ``name`` for drawings."""
 
-    __slots__ = ("parents", "needs_grad", "saved", "xp", "__weakref__", "__dict__")
+    __slots__ = ("parents", "needs_grad", "saved", "xp", "clock", "__weakref__", "__dict__")
     name = "op"
     broadcasting = False  # elementwise binary ops: a ValueError means the shapes do not broadcast
+    # whether backward reads the inputs' values (Mul, MatMul) rather than only their shapes
+    # (Add, Reshape) or what forward saved (Exp): such inputs are checked for in-place writes
+    # (versions.py) and, as in PyTorch, such a node cannot run a second backward once freed
+    saves_inputs = True
     # set on the instance only when they differ (keeps the per-op cost of apply low)
     n_out = 1  # number of outputs
     out_hooks = None  # {output index: [hook, ...]}, from Tensor.register_hook
@@ -186,6 +191,7 @@ class Function:
         if record:
             fn.parents = tensors
             fn.needs_grad = needs
+            fn.clock = _mode.clock
             if _mode.tags is not None:
                 fn.tags = _mode.tags
         else:

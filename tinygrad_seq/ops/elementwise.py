@@ -9,6 +9,7 @@ from ..autograd import Function, ShapeError
 
 class Add(Function):
     name, broadcasting = "add", True
+    saves_inputs = False
 
     def forward(self, a, b):
         return a + b
@@ -19,6 +20,7 @@ class Add(Function):
 
 class Sub(Function):
     name, broadcasting = "sub", True
+    saves_inputs = False
 
     def forward(self, a, b):
         return a - b
@@ -124,6 +126,7 @@ class MatMul(Function):
 
 class Neg(Function):
     name = "neg"
+    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -134,6 +137,7 @@ class Neg(Function):
 
 class Exp(Function):
     name = "exp"
+    saves_inputs = False
 
     def forward(self, x):
         self.saved = out = self.xp.exp(x)
@@ -155,6 +159,7 @@ class Log(Function):
 
 class Sqrt(Function):
     name = "sqrt"
+    saves_inputs = False
 
     def forward(self, x):
         self.saved = out = self.xp.sqrt(x)
@@ -166,6 +171,7 @@ class Sqrt(Function):
 
 class Tanh(Function):
     name = "tanh"
+    saves_inputs = False
 
     def forward(self, x):
         self.saved = out = self.xp.tanh(x)
@@ -181,6 +187,7 @@ class Sigmoid(Function):
     every gate of every recurrent cell calls this."""
 
     name = "sigmoid"
+    saves_inputs = False
 
     def forward(self, x):
         xp = self.xp
@@ -234,6 +241,7 @@ class Clip(Function):
 
 class Cast(Function):
     name = "cast"
+    saves_inputs = False
 
     def forward(self, x, dtype=None):
         return x.astype(dtype)

@@ -17,6 +17,7 @@ class LSTMCell(Function):
     """(gates (B, 4H), c (B, H)) -> (h', c'): the pointwise part of one LSTM step."""
 
     name = "lstm_cell"
+    saves_inputs = False
     double_backward = False  # the backward is array code, not recorded ops
 
     def forward(self, gates, c):
@@ -42,6 +43,7 @@ class GRUCell(Function):
     """(gi (B, 3H), gh (B, 3H), h (B, H)) -> h': the pointwise part of one GRU step."""
 
     name = "gru_cell"
+    saves_inputs = False
     double_backward = False
 
     def forward(self, gi, gh, h):

@@ -11,6 +11,7 @@ from ..autograd import Function
 
 class Reshape(Function):
     name = "reshape"
+    saves_inputs = False
 
     def forward(self, x, shape=None):
         return x.reshape(shape)
@@ -21,6 +22,7 @@ class Reshape(Function):
 
 class Permute(Function):
     name = "permute"
+    saves_inputs = False
 
     def forward(self, x, axes=None):
         self.axes = axes
@@ -35,6 +37,7 @@ class Permute(Function):
 
 class Expand(Function):
     name = "expand"
+    saves_inputs = False
 
     def forward(self, x, shape=None):
         return self.xp.broadcast_to(x, shape)
@@ -54,6 +57,7 @@ class GetItem(Function):
     already turned into integer arrays by Tensor.__getitem__)."""
 
     name = "getitem"
+    saves_inputs = False
 
     def forward(self, x, index=None):
         self.index = index
@@ -68,6 +72,7 @@ class ScatterAdd(Function):
     GetItem, and its own backward is GetItem)."""
 
     name = "scatter_add"
+    saves_inputs = False
 
     def forward(self, g, shape=None, index=None):
         self.index = index
@@ -84,6 +89,7 @@ class ScatterAdd(Function):
 
 class Cat(Function):
     name = "cat"
+    saves_inputs = False
 
     def forward(self, *xs, axis=0):
         self.axis = axis
@@ -98,6 +104,7 @@ class Split(Function):
     """Several outputs: pieces of ``sizes`` along ``axis``. Its backward is Cat."""
 
     name = "split"
+    saves_inputs = False
 
     def forward(self, x, sizes=None, axis=0):
         self.axis, self.sizes = axis, sizes
@@ -123,6 +130,7 @@ class ToDevice(Function):
     """A copy to another device (CPU <-> GPU); the gradient is copied back."""
 
     name = "to"
+    saves_inputs = False
 
     def forward(self, x, device=None):
         self.source = backend.device_of(x)

@@ -18,6 +18,7 @@ def _kept_shape(shape, axis):
 
 class Sum(Function):
     name = "sum"
+    saves_inputs = False
 
     def forward(self, x, axis=None, keepdims=False):
         self.kept = _kept_shape(x.shape, axis)
@@ -59,6 +60,7 @@ class Min(Max):
 
 class Softmax(Function):
     name = "softmax"
+    saves_inputs = False
 
     def forward(self, x, axis=-1):
         xp = self.xp
@@ -78,6 +80,7 @@ class LogSoftmax(Function):
     (second derivatives), else the fused array version."""
 
     name = "log_softmax"
+    saves_inputs = False
 
     def forward(self, x, axis=-1):
         self.axis = axis

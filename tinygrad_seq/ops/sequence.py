@@ -152,6 +152,7 @@ class LSTMSequence(_Sequence):
     """(x, h0, c0, W_ih, W_hh[, b_ih, b_hh]) -> (outputs, h_n, c_n)."""
 
     name = "lstm"
+    saves_inputs = False
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None):
         xp = self.xp
@@ -211,6 +212,7 @@ class GRUSequence(_Sequence):
     hidden matmul)."""
 
     name = "gru"
+    saves_inputs = False
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None):
         xp = self.xp
@@ -267,6 +269,7 @@ class RNNSequence(_Sequence):
     x W_ih^T + b_ih + h W_hh^T + b_hh."""
 
     name = "rnn"
+    saves_inputs = False
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, keep=None,
                 relu=False):

@@ -126,6 +126,7 @@ class Optimizer:
                 if not state:
                     self._init_state(state, p.data, group)
                 self._update(p.data, grad, state, group)
+                autograd.versions.bump(p.data)  # a graph still holding p sees the new version
         return loss
 
     def _check_group(self, group):

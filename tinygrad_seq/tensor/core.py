@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy
 
 from .. import backend, ops
-from ..autograd import engine, hooks
+from ..autograd import engine, hooks, versions
 from .maths import MathMethods
 from .shape import ShapeMethods
 
@@ -330,6 +330,13 @@ class Tensor(MathMethods, ShapeMethods):
         return Tensor._wrap(self.xp.ones(shape, dtype=self.dtype))
 
     def zero_(self):
+        self._check_in_place("zero_")
         self.data[...] = 0
+        versions.bump(self.data)
         return self
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's memory has had (PyTorch's ``_version``)."""
+        return versions.version(self.data)
 

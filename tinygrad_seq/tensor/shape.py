@@ -9,7 +9,7 @@ import numbers
 import numpy
 
 from .. import ops
-from ..autograd import ShapeError, is_grad_enabled
+from ..autograd import ShapeError, is_grad_enabled, versions
 
 
 class ShapeMethods:
@@ -94,12 +94,19 @@ class ShapeMethods:
         return ops.GetItem.apply(self, index=_index_arg(index, self))
 
     def __setitem__(self, index, value):
-        """In-place assignment, for tensors outside any graph (data preparation)."""
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError("setitem: in-place assignment to a tensor that requires grad "
-                               "would corrupt its gradient; do it under ts.no_grad()")
+        """In-place assignment, for tensors outside any graph (data preparation). A node that
+        saved this tensor for backward will refuse to run (autograd/versions.py)."""
+        self._check_in_place("setitem")
         value = value.data if _is_tensor(value) else value
         self.data[_index_arg(index, self)] = value
+        versions.bump(self.data)
+
+    def _check_in_place(self, op):
+        if self.requires_grad and is_grad_enabled():
+            kind = "a leaf tensor" if self._ctx is None else "a tensor"
+            raise RuntimeError(f"{op}: in-place change to {kind} that requires grad (shape "
+                               f"{tuple(self.shape)}) would corrupt its gradient; do it under "
+                               f"ts.no_grad(), or on a copy (.clone())")
 
     def masked_fill(self, mask, value):
         """Where ``mask`` is True, ``value``; elsewhere this tensor (Where)."""
