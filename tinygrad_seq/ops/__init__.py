@@ -1,7 +1,7 @@
 """The primitive ops: one small class each.
 
-The classes live in elementwise.py, reduce.py, movement.py, fused.py (one recurrent step)
-and sequence.py (a whole recurrent sequence); the cells' pointwise maths is the kernel layer's
+The classes live in elementwise.py, reduce.py, movement.py, einsum.py, fused.py (one recurrent
+step) and sequence.py (a whole recurrent sequence); the cells' pointwise maths is the kernel layer's
 (the ``kernels`` package: one interface, a reference and compiled implementations).
 ``forward`` works on raw backend arrays (``self.xp`` is numpy or cupy) and may keep what
 ``backward`` needs in ``self.saved``. ``backward`` receives the output gradient as a Tensor and
@@ -15,13 +15,17 @@ these in the tensor package (maths.py, shape.py, functions.py) and in nn; docs/p
 lists them and says why each one is a primitive.
 """
 
+from .einsum import Einsum
 from .elementwise import (
                           Abs,
                           Add,
                           Cast,
+                          Ceil,
                           Clip,
+                          Cos,
                           Div,
                           Exp,
+                          Floor,
                           Log,
                           MatMul,
                           Maximum,
@@ -30,19 +34,22 @@ from .elementwise import (
                           Neg,
                           Pow,
                           Relu,
+                          Round,
                           Sigmoid,
+                          Sin,
                           Sqrt,
                           Sub,
                           Tanh,
                           Where,
 )
 from .fused import GRUCell, LSTMCell
-from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Split, ToDevice
-from .reduce import LogSoftmax, Max, Min, Softmax, Sum
+from .movement import Cat, Clone, Expand, GetItem, Permute, Reshape, ScatterAdd, Split, ToDevice
+from .reduce import CumSum, LogSoftmax, Max, Min, Prod, Softmax, Sum
 from .sequence import GRUSequence, LSTMSequence, RNNSequence
 
 __all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum", "Minimum",
            "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Tanh", "Where", "Cat", "Expand",
            "GetItem", "Permute", "Reshape", "ScatterAdd", "Split", "LogSoftmax", "Max", "Min",
            "Softmax", "Sum", "LSTMCell", "GRUCell",
-           "LSTMSequence", "GRUSequence", "RNNSequence", "ToDevice"]
+           "LSTMSequence", "GRUSequence", "RNNSequence", "ToDevice", "Sin", "Cos", "Floor",
+           "Ceil", "Round", "Clone", "CumSum", "Prod", "Einsum"]

@@ -220,6 +220,59 @@ class Abs(Function):
         return g * self.parents[0].sign()
 
 
+class Sin(Function):
+    name = "sin"
+
+    def forward(self, x):
+        return self.xp.sin(x)
+
+    def backward(self, g):
+        return g * self.parents[0].cos()
+
+
+class Cos(Function):
+    name = "cos"
+
+    def forward(self, x):
+        return self.xp.cos(x)
+
+    def backward(self, g):
+        return -g * self.parents[0].sin()
+
+
+class _Step(Function):
+    """A piecewise-constant function: its derivative is 0 wherever it exists, and PyTorch
+    gives 0 everywhere (also at the jumps), so gradients flow on as zeros, not as an error."""
+
+    saves_inputs = False
+
+    def backward(self, g):
+        return g.new_zeros(g.shape)
+
+
+class Floor(_Step):
+    name = "floor"
+
+    def forward(self, x):
+        return self.xp.floor(x)
+
+
+class Ceil(_Step):
+    name = "ceil"
+
+    def forward(self, x):
+        return self.xp.ceil(x)
+
+
+class Round(_Step):
+    """Half to even, as PyTorch and NumPy; ``decimals`` rounds to that many places."""
+
+    name = "round"
+
+    def forward(self, x, decimals=0):
+        return self.xp.round(x, decimals)
+
+
 class Clip(Function):
     """clamp(x, lo, hi); the gradient passes where lo <= x <= hi (PyTorch's rule)."""
 

@@ -126,6 +126,20 @@ class Split(Function):
         return Cat.apply(*pieces, axis=self.axis)
 
 
+class Clone(Function):
+    """A copy with its own memory (``Tensor.clone``): writing to it leaves the original, and
+    whatever saved the original, untouched; the gradient passes unchanged."""
+
+    name = "clone"
+    saves_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
 class ToDevice(Function):
     """A copy to another device (CPU <-> GPU); the gradient is copied back."""
 

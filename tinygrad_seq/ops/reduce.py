@@ -94,3 +94,46 @@ class LogSoftmax(Function):
             return g._wrap(dx)
         p = self.output(self.saved).exp()
         return g - p * g.sum(axis=self.axis, keepdims=True)
+
+
+class CumSum(Function):
+    """Running sum along ``axis``; its backward is the running sum of g taken from the end."""
+
+    name = "cumsum"
+    saves_inputs = False
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return self.xp.cumsum(x, axis=axis)
+
+    def backward(self, g):
+        return g.flip(self.axis).cumsum(self.axis).flip(self.axis)
+
+
+class Prod(Function):
+    """Product over ``axis`` (one axis, or all with None). d(prod)/dx_i is the product of the
+    others, computed from running products on each side of i, so zeros in x give the exact
+    gradient (prod / x_i would be 0/0 there)."""
+
+    name = "prod"
+    double_backward = False  # the gradient is array code (running products)
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+        return x.prod(axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        x = self.parents[0].data
+        xp = self.xp
+        flat = x.reshape(-1) if self.axis is None else xp.moveaxis(x, self.axis, -1)
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+        before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = before * after  # product of every element but the i-th
+        if self.axis is None:
+            others = others.reshape(x.shape)
+            return g * g._wrap(others)
+        others = xp.moveaxis(others, -1, self.axis)
+        if not self.keepdims:
+            g = g.unsqueeze(self.axis)
+        return g * g._wrap(others)

@@ -16,8 +16,9 @@ from collections import namedtuple
 import numpy
 
 from .. import backend, ops
-from ..autograd import engine, hooks, versions
+from ..autograd import ShapeError, engine, hooks, versions
 from .maths import MathMethods
+from .selection import SelectionMethods
 from .shape import ShapeMethods
 
 _new = object.__new__
@@ -76,7 +77,7 @@ def as_array(data, dtype=None, device=None):
     return xp.asarray(arr)
 
 
-class Tensor(MathMethods, ShapeMethods):
+class Tensor(MathMethods, ShapeMethods, SelectionMethods):
     """An n-dimensional array that records the operations applied to it (when it or one of its
     inputs requires grad), so that ``backward()`` can compute gradients.
 
@@ -240,6 +241,23 @@ class Tensor(MathMethods, ShapeMethods):
 
     def long(self):
         return self.astype(numpy.int64)
+
+    def bool(self):
+        return self._wrap(self.data.astype(numpy.bool_))  # not differentiable, as in PyTorch
+
+    def int(self):
+        return self.astype(numpy.int32)
+
+    def clone(self):
+        """A copy in new memory that stays in the graph (the gradient passes through)."""
+        return ops.Clone.apply(self)
+
+    def t(self):
+        """The transpose of a matrix; 0-D and 1-D tensors come back as they are (PyTorch)."""
+        if self.ndim > 2:
+            raise ShapeError(f"t: expects a tensor of at most 2 dimensions, got shape "
+                             f"{tuple(self.shape)}; use transpose(dim0, dim1) or mT")
+        return self if self.ndim < 2 else self.transpose(0, 1)
 
     # ---- autograd -----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):

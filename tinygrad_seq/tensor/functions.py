@@ -24,6 +24,10 @@ def cat(tensors, axis=0, *, dim=None):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ShapeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                             f"concatenated; stack makes a 1-D tensor of them")
     axis = _axis(tensors, axis, dim, "cat")
     first = tensors[0].shape
     for i, t in enumerate(tensors):
@@ -160,3 +164,68 @@ def embedding(indices, weight, padding_idx=None):
         # the padding rows' values, as a constant (not detach(): that would mark a BPTT cut)
         out = out * Tensor._wrap(keep) + Tensor._wrap(out.data * (1 - keep))
     return out
+
+
+def einsum(equation, *operands):
+    """Einstein summation over one or two tensors: ``ts.einsum("bij,bjk->bik", a, b)``, with
+    an implicit output (the letters used once, in alphabetical order) when there is no
+    "->". Each letter names one dimension; "..." and repeated letters within one operand (a
+    diagonal) are not supported."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    spec = equation.replace(" ", "")
+    lhs, arrow, output = spec.partition("->")
+    inputs = lhs.split(",")
+    if "." in spec:
+        raise ValueError(f"einsum: {equation!r}: '...' is not supported; name every dimension")
+    if len(inputs) != len(operands) or not 1 <= len(operands) <= 2:
+        raise ValueError(f"einsum: {equation!r} names {len(inputs)} operand(s) and "
+                         f"{len(operands)} were given; one or two are supported")
+    sizes = {}
+    for i, (letters, t) in enumerate(zip(inputs, operands)):
+        if not letters.isalpha() and letters:
+            raise ValueError(f"einsum: {equation!r}: subscripts must be letters")
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"einsum: {equation!r}: a letter repeats within operand {i} (a "
+                             f"diagonal), which is not supported")
+        if len(letters) != t.ndim:
+            raise ShapeError(f"einsum: operand {i} has shape {tuple(t.shape)}, but "
+                             f"{letters!r} names {len(letters)} dimensions")
+        for c, n in zip(letters, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ShapeError(f"einsum: {equation!r}: dimension {c!r} has size {sizes[c]} "
+                                 f"in one operand and {n} in another")
+    used = "".join(inputs)
+    if not arrow:
+        output = "".join(sorted(c for c in set(used) if used.count(c) == 1))
+    if len(set(output)) != len(output) or any(c not in sizes for c in output):
+        raise ValueError(f"einsum: {equation!r}: each output letter must appear once, and in "
+                         f"an operand")
+    if len(operands) == 2:
+        operands = operands[0]._pair(operands[1])
+    return ops.Einsum.apply(*operands, inputs=tuple(inputs), output=output)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    from .creation import _float, _make
+    if steps < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    arr = numpy.linspace(start, end, steps).astype(_float(dtype))
+    return _make(arr, requires_grad, device)
+
+
+def _method(name):
+    def call(t, *args, **kwargs):
+        return getattr(t, name)(*args, **kwargs)
+    call.__name__ = name
+    call.__doc__ = f"``ts.{name}(t, ...)`` is ``t.{name}(...)``."
+    return call
+
+
+# PyTorch's free-function spellings of the newer tensor methods
+sin, cos, tril, triu, gather, cumsum, prod = (_method(n) for n in (
+    "sin", "cos", "tril", "triu", "gather", "cumsum", "prod"))
+logsumexp, isnan, isinf, isfinite, sort, argsort, topk, flip, roll, masked_select, norm = (
+    _method(n) for n in ("logsumexp", "isnan", "isinf", "isfinite", "sort", "argsort", "topk",
+                         "flip", "roll", "masked_select", "norm"))

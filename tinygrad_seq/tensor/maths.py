@@ -8,6 +8,7 @@ tensors come from ``self._wrap``.
 from __future__ import annotations
 
 import collections
+import numbers
 
 import numpy
 
@@ -111,20 +112,51 @@ class MathMethods:
     def __ge__(self, other):
         return self._compare(other, self.xp.greater_equal)
 
+    # bitwise on integers, logical on bools (the same ufuncs), as PyTorch; never differentiated
     def __invert__(self):
-        return self._wrap(~self.data)
+        return self._bitwise(None, self.xp.invert, "~")
 
     def __and__(self, other):
-        return self._compare(other, self.xp.logical_and)
+        return self._bitwise(other, self.xp.bitwise_and, "&")
 
     def __or__(self, other):
-        return self._compare(other, self.xp.logical_or)
+        return self._bitwise(other, self.xp.bitwise_or, "|")
 
-    def any(self):
-        return self._wrap(self.data.any())
+    def __xor__(self, other):
+        return self._bitwise(other, self.xp.bitwise_xor, "^")
 
-    def all(self):
-        return self._wrap(self.data.all())
+    def __lshift__(self, other):
+        return self._bitwise(other, self.xp.left_shift, "<<")
+
+    def __rshift__(self, other):
+        return self._bitwise(other, self.xp.right_shift, ">>")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def _bitwise(self, other, ufunc, symbol):
+        operands = [self] if other is None else [self, self._operand(other)]
+        kinds, wanted = ("iu", "integer") if symbol in ("<<", ">>") else ("biu", "integer or bool")
+        for t in operands:
+            if t.dtype.kind not in kinds:
+                raise TypeError(f"{symbol}: needs {wanted} tensors, got {t.dtype}")
+        return self._wrap(ufunc(*[t.data for t in operands]))
+
+    def any(self, dim=None, keepdim=False):
+        axes = self._axes(dim, None, "any")
+        return self._wrap(self.xp.asarray(self.data.any(axis=axes, keepdims=keepdim)))
+
+    def all(self, dim=None, keepdim=False):
+        axes = self._axes(dim, None, "all")
+        return self._wrap(self.xp.asarray(self.data.all(axis=axes, keepdims=keepdim)))
+
+    def isnan(self):
+        return self._wrap(self.xp.isnan(self.data))
+
+    def isinf(self):
+        return self._wrap(self.xp.isinf(self.data))
+
+    def isfinite(self):
+        return self._wrap(self.xp.isfinite(self.data))
 
     def sign(self):
         """Elementwise sign; a constant (no gradient flows through it)."""
@@ -132,19 +164,19 @@ class MathMethods:
 
     # ---- elementwise functions ----------------------------------------------------------------
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(self._floating())
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(self._floating())
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(self._floating())
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(self._floating())
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(self._floating())
 
     def relu(self):
         return ops.Relu.apply(self)
@@ -160,13 +192,84 @@ class MathMethods:
     clamp = clip
 
     def maximum(self, other):
-        return ops.Maximum.apply(self, self._operand(other))
+        return ops.Maximum.apply(*self._pair(other))
 
     def minimum(self, other):
-        return ops.Minimum.apply(self, self._operand(other))
+        return ops.Minimum.apply(*self._pair(other))
 
     def square(self):
         return self * self
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def sin(self):
+        return ops.Sin.apply(self._floating())
+
+    def cos(self):
+        return ops.Cos.apply(self._floating())
+
+    def floor(self):
+        return ops.Floor.apply(self) if self.dtype.kind == "f" else self
+
+    def ceil(self):
+        return ops.Ceil.apply(self) if self.dtype.kind == "f" else self
+
+    def round(self, decimals=0):
+        return ops.Round.apply(self, decimals=decimals) if self.dtype.kind == "f" else self
+
+    def _floating(self):
+        """Integer and bool tensors meet floating functions as float32, as in PyTorch."""
+        return self if self.dtype.kind in "fc" else self.astype(numpy.float32)
+
+    def cumsum(self, dim, *, dtype=None):
+        t = self if dtype is None else self.astype(dtype)
+        if t.dtype.kind in "bu" or t.dtype == numpy.int32:
+            t = t.astype(numpy.int64)  # PyTorch sums small integers as int64
+        if t.ndim == 0:
+            return t
+        return ops.CumSum.apply(t, axis=self._axes(dim, None, "cumsum")[0])
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        t = self if dtype is None else self.astype(dtype)
+        if t.dtype.kind == "b":
+            t = t.astype(numpy.int64)
+        axis = None if dim is None or t.ndim == 0 else self._axes(dim, None, "prod")[0]
+        return ops.Prod.apply(t, axis=axis, keepdims=keepdim and axis is not None)
+
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(x))) along ``dim``, shifted by the maximum so it cannot overflow; an
+        all -inf slice gives -inf, and +inf gives +inf, as in PyTorch."""
+        axes = self._axes(dim, None, "logsumexp")
+        x = self._floating()
+        shift = x.amax(axes, keepdims=True).detach()
+        shift = shift.masked_fill(shift.isinf(), 0.0)  # keep x - shift finite at infinities
+        out = (x - shift).exp().sum(axes, keepdims=True).log() + shift
+        return out if keepdim else out.squeeze(axes)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The vector p-norm over ``dim`` (all elements by default): p = 2 ("fro"), 1, inf,
+        -inf, 0 (the count of non-zeros) or any other number. At x = 0 the 2-norm's gradient
+        is 0, PyTorch's subgradient, not 0/0."""
+        axes = self._axes(dim, None, "norm")
+        x = self._floating()
+        if p in ("fro", 2):
+            squares = (x * x).sum(axes, keepdim)
+            zero = squares == 0
+            return squares.masked_fill(zero, 1.0).sqrt().masked_fill(zero, 0.0)
+        if p == float("inf"):
+            return x.abs().amax(axes, keepdim)
+        if p == float("-inf"):
+            return x.abs().amin(axes, keepdim)
+        if p == 0:
+            return (x != 0).astype(x.dtype).sum(axes, keepdim)
+        if p == 1:
+            return x.abs().sum(axes, keepdim)
+        if not isinstance(p, numbers.Real):
+            raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
+        powered = (x.abs() ** p).sum(axes, keepdim)
+        zero = powered == 0
+        return (powered.masked_fill(zero, 1.0) ** (1.0 / p)).masked_fill(zero, 0.0)
 
     # ---- reductions ---------------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
