@@ -35,8 +35,10 @@ __all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_en
            "recording_grad_norms"]
 
 
-class ShapeError(ValueError):
-    """An op was given shapes it cannot combine; the message names the op and the shapes."""
+class ShapeError(ValueError, RuntimeError):
+    """An op was given shapes it cannot combine; the message names the op and the shapes.
+    A ValueError, and a RuntimeError as PyTorch raises for the same mistakes, so code written
+    for either catches it."""
 
 
 class _Mode:
@@ -225,7 +227,8 @@ class Function:
 def _op_error(cls, tensors, err):
     shapes = [tuple(t.shape) for t in tensors]
     if isinstance(err, ValueError) and cls.broadcasting:
-        return ShapeError(f"{cls.name}: shapes {shapes[0]} and {shapes[1]} do not broadcast")
+        listed = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
+        return ShapeError(f"{cls.name}: shapes {listed} do not broadcast")
     shown = " and ".join(str(s) for s in shapes)
     kind = IndexError if isinstance(err, IndexError) else (
         TypeError if isinstance(err, TypeError) else ShapeError)

@@ -64,9 +64,11 @@ class Pow(Function):
         a, b = self.parents
         ga = gb = None
         if self.needs_grad[0]:
-            # b * a^(b-1) with the exponent 1 where b == 0: the derivative of a^0 is 0, also at
-            # a == 0 (PyTorch's rule), without evaluating 0^-1
-            ga = g * b * a ** Where.apply(b == 0, b.new_ones(()), b - 1)
+            # b * a^(b-1), taken as 0 where b == 0: the derivative of a^0 is 0, also at a == 0
+            # and a == +-inf (PyTorch's rule), without evaluating 0^-1 or 0 * inf
+            at_zero = b == 0
+            slope = b * a ** Where.apply(at_zero, b.new_ones(()), b - 1)
+            ga = g * Where.apply(at_zero, b.new_zeros(()), slope)  # 0, not 0 * inf, at a = inf
         if self.needs_grad[1]:
             # d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (PyTorch's rule)
             zero_base = (a == 0) & (b >= 0)
@@ -307,7 +309,7 @@ class Cast(Function):
 
 
 class Where(Function):
-    name = "where"
+    name, broadcasting = "where", True
 
     def forward(self, cond, a, b):
         return self.xp.where(cond, a, b)

@@ -29,7 +29,8 @@ class Sum(Function):
 
 
 class Max(Function):
-    """amax: at ties the gradient is split evenly between the maxima (PyTorch's amax rule)."""
+    """amax: at ties the gradient is split evenly between the maxima (PyTorch's amax rule); a
+    NaN is the maximum (it propagates), and the gradient goes to the NaN elements."""
 
     name = "max"
 
@@ -46,7 +47,10 @@ class Max(Function):
 
     def backward(self, g):
         x = self.parents[0]
-        hit = (x.data == self.saved).astype(g.dtype)
+        hit = x.data == self.saved
+        if hit.dtype.kind == "b" and x.data.dtype.kind == "f":  # a NaN maximum is the NaN
+            hit |= self.xp.isnan(x.data) & self.xp.isnan(self.saved)
+        hit = hit.astype(g.dtype)
         share = hit / hit.sum(axis=self.axis, keepdims=True)
         return g.reshape(self.kept) * g._wrap(share)
 

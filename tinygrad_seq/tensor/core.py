@@ -72,6 +72,10 @@ def as_array(data, dtype=None, device=None):
             raise TypeError("tensor: data must be numbers (nested lists of equal length)")
     else:
         arr = data.astype(dtype) if dtype is not None else data.copy()
+    if arr.dtype.kind in "USVO":  # strings, bytes, records: NumPy holds them, a tensor cannot
+        what = {"U": "strings", "S": "bytes", "V": "records", "O": "objects"}[arr.dtype.kind]
+        raise TypeError(f"tensor: data must be numbers or bools, got {what} "
+                        f"({type(data).__name__} {str(data)[:40]!r})")
     if device != "cpu":
         return backend.to_device(arr, device)
     return xp.asarray(arr)
@@ -334,11 +338,21 @@ class Tensor(MathMethods, ShapeMethods, SelectionMethods):
         items = axis if isinstance(axis, (tuple, list)) else (axis,)
         out = []
         for a in items:
-            if not -self.ndim <= a < max(self.ndim, 1):
+            if not -max(self.ndim, 1) <= a < max(self.ndim, 1):
                 raise IndexError(f"{op}: axis {a} is out of range for a tensor of "
                                  f"{self.ndim} dimensions (shape {tuple(self.shape)})")
             out.append(a % max(self.ndim, 1))
+        if self.ndim == 0:
+            return ()  # PyTorch accepts dim 0 or -1 of a 0-d tensor: there is nothing to reduce
         return tuple(sorted(set(out)))
+
+    def _axis(self, axis, dim, op):
+        """One axis (``axis`` or ``dim``) as a non-negative int, for ops along one axis."""
+        axes = self._axes(axis, dim, op)
+        if axes is None or len(axes) != 1:
+            raise IndexError(f"{op}: needs one dimension of a tensor of shape "
+                             f"{tuple(self.shape)}, got {dim if dim is not None else axis!r}")
+        return axes[0]
 
     # ---- new tensors like this one -----------------------------------------------------------
     def new_zeros(self, shape):

@@ -32,10 +32,15 @@ class MathMethods:
         return ops.Add.apply(a, b)
 
     def __sub__(self, other):
-        return ops.Sub.apply(*self._pair(other))
+        a, b = self._pair(other)
+        if a.dtype.kind == "b" and b.dtype.kind == "b":
+            raise TypeError("sub: subtracting bool tensors is not supported; use ^ (xor)")
+        return ops.Sub.apply(a, b)
 
     def __rsub__(self, other):
         b, a = self._pair(other)
+        if a.dtype.kind == "b" and b.dtype.kind == "b":
+            raise TypeError("sub: subtracting bool tensors is not supported; use ^ (xor)")
         return ops.Sub.apply(a, b)
 
     def __mul__(self, other):
@@ -67,6 +72,9 @@ class MathMethods:
         return ops.Pow.apply(a, b)
 
     def __neg__(self):
+        if self.dtype.kind == "b":
+            raise TypeError("neg: negating a bool tensor is not supported; to invert a mask, "
+                            "use ~")
         return ops.Neg.apply(self)
 
     def __matmul__(self, other):
@@ -160,7 +168,7 @@ class MathMethods:
 
     def sign(self):
         """Elementwise sign; a constant (no gradient flows through it)."""
-        return self._wrap(self.xp.sign(self.data))
+        return self._wrap(self.data.copy() if self.dtype.kind == "b" else self.xp.sign(self.data))
 
     # ---- elementwise functions ----------------------------------------------------------------
     def exp(self):
@@ -187,6 +195,11 @@ class MathMethods:
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip: give min, max or both")
+        if hasattr(min, "data") or hasattr(max, "data"):
+            # tensor bounds (broadcast): two Wheres, so the gradient goes to x inside the
+            # bounds and to the bound that was taken outside them; max wins when min > max
+            out = self if min is None else ops.Where.apply(self < min, *self._pair(min)[::-1])
+            return out if max is None else ops.Where.apply(out > max, *out._pair(max)[::-1])
         return ops.Clip.apply(self, lo=min, hi=max)
 
     clamp = clip
@@ -228,13 +241,13 @@ class MathMethods:
             t = t.astype(numpy.int64)  # PyTorch sums small integers as int64
         if t.ndim == 0:
             return t
-        return ops.CumSum.apply(t, axis=self._axes(dim, None, "cumsum")[0])
+        return ops.CumSum.apply(t, axis=self._axis(dim, None, "cumsum"))
 
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         t = self if dtype is None else self.astype(dtype)
         if t.dtype.kind == "b":
             t = t.astype(numpy.int64)
-        axis = None if dim is None or t.ndim == 0 else self._axes(dim, None, "prod")[0]
+        axis = None if dim is None or t.ndim == 0 else self._axis(dim, None, "prod")
         return ops.Prod.apply(t, axis=axis, keepdims=keepdim and axis is not None)
 
     def logsumexp(self, dim, keepdim=False):
@@ -279,7 +292,8 @@ class MathMethods:
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axes = self._axes(axis, dim, "mean")
         n = self.numel() if axes is None else int(numpy.prod([self.shape[a] for a in axes]))
-        return self.sum(axes, keepdims if keepdim is None else keepdim) / max(n, 1)  # Sum, Div
+        total = self.sum(axes, keepdims if keepdim is None else keepdim)
+        return total / n if n else total * float("nan")  # Sum, Div; the mean of nothing: nan
 
     def var(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=1,
             unbiased=None):
@@ -323,7 +337,7 @@ class MathMethods:
 
     def _pick(self, indices, axis, dim, keepdims, keepdim):
         """(values at ``indices`` along the axis, indices): a GetItem with index arrays."""
-        ax = self._axes(axis, dim, "max")[0]
+        ax = self._axis(axis, dim, "max")
         grid = [self.xp.arange(n).reshape([-1 if i == k else 1 for i in range(self.ndim)])
                 for k, n in enumerate(self.shape)]
         grid[ax] = indices.data
@@ -335,17 +349,25 @@ class MathMethods:
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axes = self._axes(axis, dim, "argmax")
         keep = keepdims if keepdim is None else keepdim
-        ax = None if axes is None else axes[0]
+        ax = axes[0] if axes else None
         return self._wrap(self.xp.asarray(self.data.argmax(axis=ax, keepdims=keep)))
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axes = self._axes(axis, dim, "argmin")
         keep = keepdims if keepdim is None else keepdim
-        ax = None if axes is None else axes[0]
+        ax = axes[0] if axes else None
         return self._wrap(self.xp.asarray(self.data.argmin(axis=ax, keepdims=keep)))
 
     def softmax(self, axis=-1, *, dim=None):
-        return ops.Softmax.apply(self, axis=self._axes(axis, dim, "softmax")[0])
+        return self._normalise(ops.Softmax, axis, dim, "softmax")
 
     def log_softmax(self, axis=-1, *, dim=None):
-        return ops.LogSoftmax.apply(self, axis=self._axes(axis, dim, "log_softmax")[0])
+        return self._normalise(ops.LogSoftmax, axis, dim, "log_softmax")
+
+    def _normalise(self, op, axis, dim, name):
+        if self.dtype.kind != "f":
+            raise TypeError(f"{name}: needs a floating tensor, got {self.dtype} (use .float())")
+        if self.ndim == 0:  # PyTorch treats a 0-d tensor as one element along dim 0 or -1
+            self._axes(axis, dim, name)
+            return op.apply(self.reshape(1), axis=0).reshape(())
+        return op.apply(self, axis=self._axis(axis, dim, name))

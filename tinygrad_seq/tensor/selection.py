@@ -46,12 +46,12 @@ class SelectionMethods:
 
     def gather(self, dim, index):
         """out[i][j] = self[index[i][j]][j] for dim 0 (and so on): PyTorch's gather."""
-        axis = self._axes(dim, None, "gather")[0]
+        axis = self._axis(dim, None, "gather")
         return self[self._grid(index, axis, "gather")]
 
     def scatter_add(self, dim, index, src):
         """A copy of self with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
-        axis = self._axes(dim, None, "scatter_add")[0]
+        axis = self._axis(dim, None, "scatter_add")
         src = self._operand(src)
         grid = self._grid(index, axis, "scatter_add")
         picked = src[tuple(slice(0, n) for n in grid_shape(grid))]
@@ -61,7 +61,7 @@ class SelectionMethods:
         """A copy of self with the positions ``index`` addresses replaced by ``src`` (a
         tensor or a number). Where an index repeats, which value wins is unspecified, as in
         PyTorch."""
-        axis = self._axes(dim, None, "scatter")[0]
+        axis = self._axis(dim, None, "scatter")
         grid = self._grid(index, axis, "scatter")
         shape = grid_shape(grid)
         if isinstance(src, numbers.Number):
@@ -84,7 +84,7 @@ class SelectionMethods:
         return SortResult(self.gather(dim, indices), indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
-        axis = self._axes(dim, None, "argsort")[0] if self.ndim else None
+        axis = self._axis(dim, None, "argsort") if self.ndim else None
         if self.ndim == 0:
             return self._wrap(self.xp.zeros((), dtype=numpy.int64))
         keys = self.data
@@ -100,7 +100,7 @@ class SelectionMethods:
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """The ``k`` largest (or smallest) along ``dim``, as ``(values, indices)``."""
-        axis = self._axes(dim, None, "topk")[0]
+        axis = self._axis(dim, None, "topk")
         if not 0 <= k <= self.shape[axis]:
             raise IndexError(f"topk: k={k} is out of range for dimension {axis} of size "
                              f"{self.shape[axis]}")
@@ -126,7 +126,7 @@ class SelectionMethods:
             raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
         out = self
         for shift, dim in zip(shifts, dims):
-            axis = self._axes(dim, None, "roll")[0]
+            axis = self._axis(dim, None, "roll")
             n = self.shape[axis]
             if n:
                 idx = self.xp.roll(self.xp.arange(n), shift)

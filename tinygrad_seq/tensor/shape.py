@@ -39,7 +39,7 @@ class ShapeMethods:
 
     def transpose(self, dim0=-2, dim1=-1):
         axes = list(range(self.ndim))
-        d0, d1 = self._axes(dim0, None, "transpose")[0], self._axes(dim1, None, "transpose")[0]
+        d0, d1 = self._axis(dim0, None, "transpose"), self._axis(dim1, None, "transpose")
         axes[d0], axes[d1] = axes[d1], axes[d0]
         return self.permute(*axes)
 
@@ -73,7 +73,7 @@ class ShapeMethods:
 
     def split(self, split_size, axis=0, *, dim=None):
         """Pieces of ``split_size`` along ``axis`` (an int size, or a list of sizes)."""
-        axis = self._axes(axis, dim, "split")[0]
+        axis = self._axis(axis, dim, "split")
         n = self.shape[axis]
         if isinstance(split_size, numbers.Integral):
             if split_size <= 0:
@@ -87,10 +87,18 @@ class ShapeMethods:
         return ops.Split.apply(self, sizes=sizes, axis=axis)
 
     def chunk(self, chunks, axis=0, *, dim=None):
-        axis = self._axes(axis, dim, "chunk")[0]
+        axis = self._axis(axis, dim, "chunk")
         return self.split(-(-self.shape[axis] // chunks), axis)
 
     def __getitem__(self, index):
+        items = index if type(index) is tuple else (index,)
+        if any(_is_int(i) for i in items) and any(_is_array(i) for i in items):
+            # PyTorch applies integer indices first (as selects), then the index arrays, so
+            # x[0, :, idx] keeps idx's dimension in place; NumPy would move it to the front
+            first = tuple(i if _is_int(i) or i is Ellipsis else slice(None)
+                          for i in items if i is not None)
+            rest = tuple(i for i in items if not _is_int(i))
+            return self[first][rest]
         return ops.GetItem.apply(self, index=_index_arg(index, self))
 
     def __setitem__(self, index, value):
@@ -113,6 +121,11 @@ class ShapeMethods:
         mask = mask if _is_tensor(mask) else self._wrap(self.xp.asarray(mask))
         if mask.dtype != numpy.bool_:
             raise TypeError(f"masked_fill: the mask must be a bool tensor, got {mask.dtype}")
+        try:
+            numpy.broadcast_shapes(tuple(mask.shape), tuple(self.shape))
+        except ValueError:
+            raise ShapeError(f"masked_fill: mask shape {tuple(mask.shape)} does not broadcast "
+                             f"to the tensor's shape {tuple(self.shape)}") from None
         return ops.Where.apply(mask, self._operand(value), self)
 
     def where(self, condition, other):
@@ -141,19 +154,38 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
+def _is_int(item):
+    return isinstance(item, numbers.Integral) and not isinstance(item, bool)
+
+
+def _is_array(item):
+    return _is_tensor(item) or isinstance(item, list) or hasattr(item, "dtype")
+
+
 def _index_arg(index, t):
     """Tensor parts of an index become arrays; boolean masks become integer arrays (so that
-    every op below sees NumPy's integer indexing only)."""
+    every op below sees NumPy's integer indexing only), after checking that each mask has the
+    shape of the dimensions it indexes, as PyTorch does."""
     items = index if type(index) is tuple else (index,)
-    out = []
+    out, dim = [], 0  # dim: the first dimension of t the next item indexes
     for item in items:
         if _is_tensor(item):
             item = item.data
         elif isinstance(item, list):
             item = t.xp.asarray(item)
         if hasattr(item, "dtype") and item.dtype == numpy.bool_:
+            covered = tuple(t.shape[dim:dim + item.ndim])
+            if dim >= 0 and tuple(item.shape) != covered:
+                raise IndexError(f"index: a boolean mask of shape {tuple(item.shape)} does not "
+                                 f"match the indexed tensor's shape {covered} at dimension {dim} "
+                                 f"(tensor shape {tuple(t.shape)})")
             out.extend(item.nonzero())
+            dim += item.ndim
         else:
             out.append(item)
+            if item is Ellipsis:
+                dim = -1  # positions after an ellipsis are counted from the end: not checked
+            elif item is not None and dim >= 0:
+                dim += 1
     return tuple(out) if (type(index) is tuple or len(out) > 1) else out[0]
 
