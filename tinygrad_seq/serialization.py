@@ -15,7 +15,9 @@ NumPy scalars. Each non-JSON value is a tagged JSON object::
 
 Saving is atomic: the file is written to a temporary name in the target's directory, flushed
 and fsynced, then renamed over the target with ``os.replace``; a save that fails at any point
-leaves the previous checkpoint as it was and removes its temporary file.
+leaves the previous checkpoint as it was and removes its temporary file. A process killed
+mid-save cannot remove its own: the temporary name carries the writer's process id, and the
+next save to the same path removes the leftovers of writers that are no longer running.
 """
 
 from __future__ import annotations
@@ -143,8 +145,16 @@ def save(obj, path):
     arrays = dict(enc.arrays)
     arrays[HEADER] = numpy.frombuffer(header.encode("utf-8"), dtype=numpy.uint8)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                               suffix=".tmp")
+    prefix = f".{os.path.basename(path)}."
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: cannot write {path}: the folder {directory} does not "
+                                f"exist")
+    _remove_stale(directory, prefix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.",
+                                   suffix=".tmp")
+    except OSError as e:  # name the user's path, not the temporary one
+        raise type(e)(e.errno, f"save: cannot write {path}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             numpy.savez(f, **arrays)
@@ -153,11 +163,40 @@ def save(obj, path):
         # mkstemp makes the file private (0600); give it the mode the old file had, else 0644
         os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            raise type(e)(e.errno, f"save: cannot write {path}: {e.strerror}") from None
         raise
     _fsync_dir(directory)
+
+
+def _remove_stale(directory, prefix):
+    """Remove temporary files of earlier saves to this path whose writer has died (a killed
+    process cannot clean up); a save in progress in a live process keeps its file."""
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass  # another saver removed it first
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists but belongs to someone else
+    return True
 
 
 def _fsync_dir(directory):

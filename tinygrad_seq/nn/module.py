@@ -9,6 +9,7 @@ attribute paths (``encoder.rnn.weight_hh_l0``), so weights move to and from PyTo
 from __future__ import annotations
 
 import collections
+import os
 
 import numpy
 
@@ -143,6 +144,13 @@ class Module:
         """Copy values into the parameters. Values may be tensors or arrays (NumPy, CuPy, or
         PyTorch's ``.numpy()``); each keeps its parameter's dtype and device. With ``strict``,
         a missing or unexpected key is an error; a shape mismatch always is."""
+        if isinstance(state_dict, (str, bytes, os.PathLike)):
+            raise TypeError(f"load_state_dict: expected a state dict, got the path "
+                            f"{os.fsdecode(state_dict)!r}; load the file first: "
+                            f"model.load_state_dict(ts.load({os.fsdecode(state_dict)!r}))")
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a state dict (name -> tensor), got "
+                            f"{type(state_dict).__name__}")
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -46,7 +46,8 @@ def draw(*roots, params=None, show="ops", rankdir=None, group="time", collapse=N
     """The graph behind ``roots`` as a ``graphviz.Digraph`` (``.source`` is the DOT text;
     ``.render()`` or ``render(...)`` makes a picture).
 
-    params: a Module or a dict name -> tensor, to label weights by name.
+    params: a Module, a dict name -> tensor or tensors (``model.parameters()``), to label
+        weights by name.
     show: "ops" (op nodes), "tensors" (tensor nodes) or "both".
     rankdir: where the graph flows: "BT" (inputs at the bottom, the loss on top: each
         layer's steps climb a column), "LR", "TB", "RL"; None (the default, in the API and

@@ -111,10 +111,22 @@ class Graph:
 
 
 def param_names(params):
-    """{id(tensor): name} from a Module (``named_parameters``) or a dict name -> tensor."""
+    """{id(tensor): name} from a Module (``named_parameters``), a dict name -> tensor, or any
+    iterable of tensors (``model.parameters()``: named ``parameters[i]``, their order)."""
     if params is None:
         return {}
-    items = params.items() if isinstance(params, dict) else params.named_parameters()
+    if isinstance(params, dict):
+        items = params.items()
+    elif hasattr(params, "named_parameters"):
+        items = params.named_parameters()
+    else:
+        try:
+            items = [(f"parameters[{i}]", t) for i, t in enumerate(params)]
+        except TypeError:
+            items = [("", params)]
+        if not all(hasattr(t, "_ctx") for _, t in items):
+            raise TypeError(f"draw: params must be a Module, a dict of name -> tensor or "
+                            f"tensors (model.parameters()), got {type(params).__name__}")
     return {id(t): name for name, t in items}
 
 
