@@ -147,7 +147,13 @@ def _mha_inputs(ckw, self_attn, unbatched):
 @pytest.mark.parametrize("name", MHA_CASES)
 def test_mha_parity(torch, name, weights):
     ckw, fkw, self_attn = MHA_CASES[name]
-    arrays = _mha_inputs(ckw, self_attn, name == "unbatched")
+    mha_parity(torch, ckw, fkw, self_attn, weights, name == "unbatched")
+
+
+def mha_parity(torch, ckw, fkw, self_attn, weights, unbatched=False):
+    """torch's MultiheadAttention(E, H, **ckw) and ours with its weights, called with the
+    masks ``fkw``: outputs, weights and every gradient compared (test_attention_bias_kv.py too)."""
+    arrays = _mha_inputs(ckw, self_attn, unbatched)
     theirs = torch.nn.MultiheadAttention(E, H, **ckw).double()
     ours = MultiheadAttention(E, H, dtype=ts.float64, **ckw)
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
@@ -297,8 +303,6 @@ def _luong(q=(2, 4), k=(2, 5, 4), v=None, kpm=None):
 
 ERRORS = {
     "heads": (lambda: MultiheadAttention(10, 3), ValueError, "10 is not divisible by.* 3"),
-    "bias_kv": (lambda: MultiheadAttention(8, 2, add_bias_kv=True), NotImplementedError,
-                "add_bias_kv"),
     "dot_sizes": (lambda: LuongAttention(4, 5), ValueError, "query_size == key_size"),
     "concat_hidden": (lambda: LuongAttention(4, 5, "concat"), ValueError, "hidden_size"),
     "score": (lambda: LuongAttention(4, 4, "cosine"), ValueError, "unknown score"),

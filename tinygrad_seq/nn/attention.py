@@ -19,7 +19,7 @@ import numpy
 
 from ..autograd import ShapeError
 from ..tensor import Tensor, creation
-from ..tensor.functions import dropout
+from ..tensor.functions import cat, dropout
 from . import init
 from .layers import Linear
 from .module import Module, Parameter
@@ -66,6 +66,14 @@ def _attend(q, k, v, mask, scale, dropout_p, safe):
     if dropout_p > 0:
         w = dropout(w, dropout_p)
     return w @ v, w  # (..., L, Ev), (..., L, S)
+
+
+def _append_zeros(t, axis):
+    """``t`` with one slice of zeros more at the end of ``axis``: a constant, so no gradient
+    flows into it. Appended to an additive mask, the new column hides nothing (PyTorch's
+    ``F.pad(mask, (0, 1))``); appended to keys and values, it is ``add_zero_attn``."""
+    shape = tuple(1 if i == axis % t.ndim else n for i, n in enumerate(t.shape))
+    return cat([t, Tensor._wrap(t.xp.zeros(shape, dtype=t.dtype))], axis=axis)
 
 
 def _check_dropout(op, p):
@@ -144,6 +152,10 @@ class MultiheadAttention(Module):
     ``in_proj_bias`` (3E); ``out_proj``), so a ``state_dict`` moves between the two unchanged.
     Layout: (L, B, E), or (B, L, E) with ``batch_first``, or unbatched (L, E).
 
+    ``add_bias_kv`` learns one more key and value, ``bias_k`` and ``bias_v`` (1, 1, E), appended
+    to every sequence after the projection; ``add_zero_attn`` then appends a zero key and value
+    to every head. Each adds a key no mask hides, so the weights have S + 1 (or S + 2) columns.
+
     Fully masked query rows are nan with ``need_weights=True`` and 0 with
     ``need_weights=False``, as in PyTorch (its two paths use a plain and a "safe" softmax)."""
 
@@ -155,9 +167,6 @@ class MultiheadAttention(Module):
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by "
                              f"num_heads {num_heads}")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
-                                      "not supported")
         _check_dropout("MultiheadAttention", dropout)
         self.embed_dim, self.num_heads = embed_dim, num_heads
         self.head_dim = embed_dim // num_heads
@@ -175,6 +184,12 @@ class MultiheadAttention(Module):
             self.v_proj_weight = Parameter(empty(E, self.vdim, dtype=dtype))
         self.in_proj_bias = Parameter(empty(3 * E, dtype=dtype)) if bias else None
         self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
+        if add_bias_kv:
+            self.bias_k = Parameter(empty(1, 1, E, dtype=dtype))
+            self.bias_v = Parameter(empty(1, 1, E, dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):
@@ -186,6 +201,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _in_projection(self, query, key, value):
         """Q, K, V projections, each (B, ·, E); self-attention uses one (B·L, E) @ (E, 3E)."""
@@ -253,7 +271,8 @@ class MultiheadAttention(Module):
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         """Returns (attn_output, attn_weights): output (L, B, E) / (B, L, E) / (L, E); weights
         (B, L, S) averaged over heads, (B, num_heads, L, S) with ``average_attn_weights=False``,
-        or None when ``need_weights`` is False. ``attn_mask``: (L, S) or (B·num_heads, L, S).
+        or None when ``need_weights`` is False (S counts the keys ``add_bias_kv`` and
+        ``add_zero_attn`` append). ``attn_mask``: (L, S) or (B·num_heads, L, S).
         ``is_causal`` is a hint that ``attn_mask`` is causal, as in PyTorch."""
         kpm, am = self._check(query, key, value, key_padding_mask, attn_mask)
         if is_causal and attn_mask is None:
@@ -262,8 +281,18 @@ class MultiheadAttention(Module):
         H, D = self.num_heads, self.head_dim
         batched = query.ndim == 3
         q, k, v = self._in_projection(*self._batch_major(query, key, value, batched))
-        B, L, S = q.shape[0], q.shape[1], k.shape[1]
+        B, L = q.shape[0], q.shape[1]
+        # PyTorch's order: bias_k/bias_v join the projected sequence, the heads split, the
+        # zero key joins each head; every mask gets a column (0 = hidden by nothing) each time
+        if self.bias_k is not None:
+            k = cat([k, self.bias_k.expand(B, 1, self.embed_dim)], axis=1)  # (B, S+1, E)
+            v = cat([v, self.bias_v.expand(B, 1, self.embed_dim)], axis=1)
+            kpm, am = (None if m is None else _append_zeros(m, -1) for m in (kpm, am))
         q, k, v = (x.reshape(B, x.shape[1], H, D).permute(0, 2, 1, 3) for x in (q, k, v))
+        if self.add_zero_attn:
+            k, v = _append_zeros(k, 2), _append_zeros(v, 2)  # one key more: (B, H, S+1, D)
+            kpm, am = (None if m is None else _append_zeros(m, -1) for m in (kpm, am))
+        S = k.shape[2]
         # q (B, H, L, D), k and v (B, H, S, D)
         if is_causal and kpm is None and not need_weights:  # PyTorch trusts the hint here
             mask = Tensor._wrap(query.xp.tril(query.xp.ones((L, S), dtype=bool)))
@@ -296,5 +325,7 @@ class MultiheadAttention(Module):
         return q, k, (k if value is key else move(value))
 
     def extra_repr(self):
+        extra = "".join(f", {n}=True" for n, on in (("add_bias_kv", self.bias_k is not None),
+                                                     ("add_zero_attn", self.add_zero_attn)) if on)
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
-                f"batch_first={self.batch_first}")
+                f"batch_first={self.batch_first}{extra}")
