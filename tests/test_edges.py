@@ -200,3 +200,115 @@ def test_no_raw_numpy_message_reaches_the_user(bad, message):
     assert not any(word in str(e.value) for word in RAW), str(e.value)
     with pytest.raises(type(e.value), match=message):
         bad()
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda: ts.zeros(3, 4).__setitem__(0, ts.ones(3)),
+     r"setitem: a value of shape \(3,\) cannot be written into a selection of shape \(4,\)"),
+    (lambda: ts.tensor([1, 2]) ** -1, "pow: integers to negative integer powers are not allowed"),
+    (lambda: ts.tensor([[1, 2], [3]]), r"expected sequence of length 2 at dim 1 \(got 1\)"),
+    (lambda: ts.zeros(-1), r"zeros: sizes must be non-negative integers, got shape \(-1,\)"),
+    (lambda: ts.randn(2, -3), r"randn: sizes must be non-negative integers"),
+    (lambda: ts.full((-1,), 2.0), "full: sizes must be non-negative integers"),
+    (lambda: ts.arange(0, 3, 0), "arange: step must be non-zero"),
+])
+def test_more_errors_in_our_own_words(bad, message):
+    with pytest.raises((ValueError, TypeError, IndexError, RuntimeError), match=message) as e:
+        bad()
+    assert not any(word in str(e.value) for word in RAW + ("inhomogeneous", "negative dim")), \
+        str(e.value)
+
+
+def test_pytorch_refuses_the_same_mistakes():
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
+        torch.tensor([1, 2]) ** -1
+    with pytest.raises(RuntimeError):
+        torch.zeros(3, 4)[0] = torch.ones(3)
+    with pytest.raises(ValueError, match=r"expected sequence of length 2 at dim 1 \(got 1\)"):
+        torch.tensor([[1, 2], [3]])
+
+
+def test_max_and_min_along_dim_of_a_0d_tensor():
+    same(lambda lib, x: x.max(0).values * 2 + x.min(-1).values, 2.5)
+    assert ts.tensor(2.5).max(0).indices.numpy() == torch.tensor(2.5).max(0).indices.numpy()
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_maximum_with_nan_gives_both_sides_the_gradient(op):
+    a, b = [np.nan, 1.0, 2.0, 5.0], [0.0, 1.0, 3.0, np.nan]
+    grads = []
+    for lib in (ts, torch):
+        x = lib.tensor(a, dtype=lib.float64, requires_grad=True)
+        y = lib.tensor(b, dtype=lib.float64, requires_grad=True)
+        getattr(lib, op)(x, y).sum().backward()
+        grads.append((x.grad.numpy(), y.grad.numpy()))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("pos_weight", [None, [2.0, 0.5, 1.0, 3.0, 1.5]])
+def test_bce_with_logits_at_infinite_logits(pos_weight):
+    logits = [np.inf, -np.inf, np.inf, -np.inf, 0.5]
+    targets = [1.0, 0.0, 0.0, 1.0, 0.3]
+
+    def f(lib, x):
+        pw = None if pos_weight is None else lib.tensor(pos_weight, dtype=lib.float64)
+        t = lib.tensor(targets, dtype=lib.float64)
+        return lib.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none",
+                                                                  pos_weight=pw)
+
+    same(f, logits)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"label_smoothing": 0.1},
+                                {"weight": [1.0, 2.0, 0.5, 1.0, 3.0]}, {"nll": True},
+                                {"three_d": True}])
+def test_cross_entropy_ignores_nan_logits_of_an_ignored_row(kw):
+    kw = dict(kw)
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((4, 5))
+    logits[2] = np.nan
+    target = np.array([1, 0, -100, 3])
+    if kw.pop("three_d", False):  # (N, C, d): the ignored position is one column of a row
+        logits = rng.standard_normal((2, 5, 3))
+        logits[1, :, 2] = np.inf
+        target = np.array([[1, 0, 4], [2, 3, -100]])
+    nll = kw.pop("nll", False)
+
+    def f(lib, x):
+        args = {k: lib.tensor(v, dtype=lib.float64) if k == "weight" else v
+                for k, v in kw.items()}
+        F = lib.nn.functional
+        if nll:
+            return F.nll_loss(x, lib.tensor(target), **args) * 1.0
+        return F.cross_entropy(x, lib.tensor(target), **args) * 1.0
+
+    (ours, ours_grad), (theirs, theirs_grad) = _run(ts, f, logits), _run(torch, f, logits)
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_allclose(ours_grad, theirs_grad, rtol=1e-12, equal_nan=True)
+
+
+def test_optimizer_given_a_module_says_to_pass_its_parameters():
+    model = ts.nn.Linear(2, 3)
+    for opt in (ts.optim.SGD, ts.optim.Adam, ts.optim.AdamW):
+        with pytest.raises(TypeError, match=rf"{opt.__name__}: got the module Linear itself; "
+                                            r"pass its parameters: .*model.parameters\(\)"):
+            opt(model, lr=0.1)
+    with pytest.raises(TypeError):
+        torch.optim.SGD(torch.nn.Linear(2, 3), lr=0.1)
+
+
+@pytest.mark.parametrize("index", [[-1], [0, -2], [5]])
+def test_embedding_rejects_negative_and_out_of_range_indices(index):
+    with pytest.raises(IndexError):
+        torch.nn.functional.embedding(torch.tensor(index), torch.zeros(5, 2))
+    for call, who in ((lambda: ts.nn.Embedding(5, 2)(ts.tensor(index)), "Embedding"),
+                      (lambda: ts.nn.functional.embedding(ts.tensor(index), ts.zeros(5, 2)),
+                       "embedding"),
+                      (lambda: ts.embedding(ts.tensor(index), ts.zeros(5, 2)), "embedding")):
+        with pytest.raises(IndexError, match=rf"{who}: index -?\d+ is out of range for a table "
+                                             r"of 5 embeddings \(expected 0 <= index < 5\)"):
+            call()

@@ -139,6 +139,17 @@ SECOND_BACKWARD = {  # name: (f(lib, a, b), does PyTorch allow a second backward
     "relu": (lambda lib, a, b: a.relu(), False),
     "max": (lambda lib, a, b: a.max(), False),
     "softmax": (lambda lib, a, b: a.softmax(dim=0), False),
+    "mean": (lambda lib, a, b: a.mean(), True),  # PyTorch's MeanBackward saves only sizes
+    "int_index": (lambda lib, a, b: a[1], True),
+    "index_tensor": (lambda lib, a, b: a[lib.tensor([1, 0, 1])], False),  # saves the indices
+    "bool_mask": (lambda lib, a, b: a[a > 0], False),
+    "masked_select": (lambda lib, a, b: a.masked_select(a > 0), False),
+    "max_dim": (lambda lib, a, b: a.max(0).values, False),
+    "sort": (lambda lib, a, b: a.sort(0).values, False),
+    "topk": (lambda lib, a, b: a.topk(2, dim=0).values, False),
+    "gather": (lambda lib, a, b: a.gather(0, lib.tensor([2, 0])), False),
+    "scatter_add": (lambda lib, a, b: a.scatter_add(0, lib.tensor([2, 2]), a[:2]), False),
+    "scale_by_number": (lambda lib, a, b: a * 2, False),  # the number is saved, as a tensor
 }
 
 

@@ -224,9 +224,17 @@ class Function:
         return f"<{self.name}>"
 
 
+def _broadcast(shapes):
+    try:
+        numpy.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
 def _op_error(cls, tensors, err):
     shapes = [tuple(t.shape) for t in tensors]
-    if isinstance(err, ValueError) and cls.broadcasting:
+    if isinstance(err, ValueError) and cls.broadcasting and not _broadcast(shapes):
         listed = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
         return ShapeError(f"{cls.name}: shapes {listed} do not broadcast")
     shown = " and ".join(str(s) for s in shapes)

@@ -18,7 +18,11 @@ import numpy
 
 from ..autograd import ShapeError
 from ..tensor import Tensor, functions
+from ..tensor.functions import where
+from .activation import erf, gelu, leaky_relu, logsigmoid, silu, softplus  # noqa: F401
 from .attention import scaled_dot_product_attention  # noqa: F401  (PyTorch's place for it)
+from .conv import conv1d, pad  # noqa: F401
+from .layers import embedding, layer_norm  # noqa: F401  (beside their modules: see layers.py)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -142,10 +146,13 @@ def _nll(op, logp, target, weight, ignore_index, reduction, label_smoothing):
     safe = xp.where(keep, tgt, 0)  # ignored positions pick class 0, then get weight 0
     mask = _constant(keep.astype(logp.dtype))
     w = mask if weight is None else weight[safe] * mask  # (N, d1, ...)
-    loss = -(_pick(logp, safe, cax) * w)
+    # ignored positions are selected away, not multiplied by 0: their logits may be nan or inf
+    # (padding), and 0 * nan would poison the sum, as it does not in PyTorch
+    kept = _constant(keep)
+    loss = -where(kept, _pick(logp, safe, cax) * w, 0.0)
     if label_smoothing:
         wl = logp if weight is None else logp * weight.reshape((n,) + (1,) * (logp.ndim - cax - 1))
-        smooth = -wl.sum(cax) * mask  # -sum_c weight_c logp_c, 0 where ignored
+        smooth = -where(kept, wl.sum(cax), 0.0)  # -sum_c weight_c logp_c, 0 where ignored
         loss = loss * (1 - label_smoothing) + smooth * (label_smoothing / n)
     if reduction == "none":
         return loss
@@ -224,11 +231,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                      pos_weight=None):
     """Binary cross entropy of logits x against targets t in [0, 1], without forming sigmoid:
 
-        l = weight * [(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)]
+        l = weight * [(1 - t) x - (1 + (pos_weight - 1) t) logsigmoid(x)]
 
-    with softplus(-x) = -log sigmoid(x) = m + log(exp(-m) + exp(-x - m)), m = max(-x, 0). Both
-    exponents are <= 0, so no exp overflows for any logit, and the gradient is exact even at
-    x = 0 (the expression does not depend on m, so the kink of max contributes nothing)."""
+    logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)) (activation.py): no exp overflows, and its
+    gradient 1 - sigmoid(x) stays finite at x = +-inf, so dl/dx = (1 - t) - c sigmoid(-x) there
+    too (0 or -pos_weight * t at -inf, as PyTorch), where the value itself may be inf - inf."""
     op = "binary_cross_entropy_with_logits"
     _check_reduction(op, reduction)
     _check_float(op, "input", input)
@@ -240,12 +247,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         raise ShapeError(f"{op}: target shape {tuple(target.shape)} does not match input shape "
                          f"{tuple(input.shape)}")
     x, t = input, target.astype(input.dtype)
-    m = (-x).relu()
-    softplus = m + ((-m).exp() + (-x - m).exp()).log()
+    log_p = logsigmoid(x)  # log sigmoid(x) = -softplus(-x)
     if pos_weight is not None:
         pw = _as_tensor(pos_weight, input).astype(input.dtype)
-        softplus = softplus * ((pw - 1) * t + 1)
-    loss = (1 - t) * x + softplus
+        log_p = log_p * ((pw - 1) * t + 1)
+    loss = (1 - t) * x - log_p
     if weight is not None:
         loss = loss * _as_tensor(weight, input).astype(input.dtype)
     return _reduce(loss, reduction)
@@ -295,12 +301,6 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return functions.dropout(input, p, training)
 
 
-def embedding(input, weight, padding_idx=None):
-    """Rows of ``weight`` picked by integer ``input`` (see
-    tinygrad_seq.tensor.functions.embedding)."""
-    return functions.embedding(input, weight, padding_idx)
-
-
 def linear(input, weight, bias=None):
     """y = x W^T + b, with W of shape (out_features, in_features)."""
     if input.ndim == 0 or weight.ndim == 0 or input.shape[-1] != weight.shape[-1]:
@@ -309,6 +309,16 @@ def linear(input, weight, bias=None):
                          f"equal the weight's in_features (its last dimension)")
     y = input @ weight.T
     return y if bias is None else y + bias
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """v / max(||v||_p, eps) for each vector v along ``dim`` (PyTorch's default: dim 1, the
+    feature axis of a batch)."""
+    _check_float("normalize", "input", input)
+    if input.ndim == 0 or not -input.ndim <= dim < input.ndim:
+        raise ShapeError(f"normalize: dim {dim} is out of range for input shape "
+                         f"{tuple(input.shape)}")
+    return input / input.norm(p, dim, keepdim=True).clip(min=eps)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -46,10 +46,12 @@ from .fused import GRUCell, LSTMCell
 from .movement import Cat, Clone, Expand, GetItem, Permute, Reshape, ScatterAdd, Split, ToDevice
 from .reduce import CumSum, LogSoftmax, Max, Min, Prod, Softmax, Sum
 from .sequence import GRUSequence, LSTMSequence, RNNSequence
+from .special import Erf
 
 __all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum", "Minimum",
            "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Sqrt", "Sub", "Tanh", "Where", "Cat", "Expand",
            "GetItem", "Permute", "Reshape", "ScatterAdd", "Split", "LogSoftmax", "Max", "Min",
            "Softmax", "Sum", "LSTMCell", "GRUCell",
            "LSTMSequence", "GRUSequence", "RNNSequence", "ToDevice", "Sin", "Cos", "Floor",
-           "Ceil", "Round", "Clone", "CumSum", "Prod", "Einsum"]
+           "Ceil", "Round", "Clone", "CumSum", "Prod", "Einsum",
+           "Erf"]

@@ -57,6 +57,9 @@ class Pow(Function):
     name, broadcasting = "pow", True
 
     def forward(self, a, b):
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b < 0).any():
+            raise ValueError("integers to negative integer powers are not allowed (make the "
+                             "base floating point, e.g. x.float() ** -1)")
         self.saved = out = a ** b
         return out
 
@@ -78,7 +81,9 @@ class Pow(Function):
 
 
 class Maximum(Function):
-    """Elementwise max; at ties the gradient is shared equally (PyTorch's rule)."""
+    """Elementwise max; at ties the gradient is shared equally, and where either is NaN (the
+    result is NaN) both get all of it (PyTorch's rule: each side loses the gradient only where
+    it is strictly smaller)."""
 
     name, broadcasting = "maximum", True
 
@@ -87,8 +92,9 @@ class Maximum(Function):
 
     def backward(self, g):
         a, b = self.parents
-        w = (a > b).astype(g.dtype) + (a == b).astype(g.dtype) * 0.5
-        return g * w, g * (1 - w)
+        share = 1 - (a == b).astype(g.dtype) * 0.5
+        return g * (share * (1 - (a < b).astype(g.dtype))), \
+            g * (share * (1 - (a > b).astype(g.dtype)))
 
 
 class Minimum(Maximum):

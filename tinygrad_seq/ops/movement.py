@@ -61,6 +61,10 @@ class GetItem(Function):
 
     def forward(self, x, index=None):
         self.index = index
+        if not _is_basic(index):
+            # integer arrays are saved for backward (slices are not): as in PyTorch, such a
+            # node refuses a second backward once freed
+            self.saved = index
         return x[index]
 
     def backward(self, g):
@@ -80,6 +84,7 @@ class ScatterAdd(Function):
         if _is_basic(index):
             out[index] = g
         else:
+            self.saved = index  # as GetItem: saved integer arrays make a freed node refuse
             self.xp.add.at(out, index, g)
         return out
 

@@ -56,6 +56,13 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of tensors or of dicts, "
                             f"got a single Tensor (wrap it in a list)")
+        if callable(getattr(params, "parameters", None)):  # a Module (duck-typed: no nn import)
+            kind = type(params).__name__
+            raise TypeError(f"{name}: got the module {kind} itself; pass its parameters: "
+                            f"{name}(model.parameters(), ...)")
+        if not hasattr(params, "__iter__"):
+            raise TypeError(f"{name}: params must be an iterable of tensors or of dicts, got "
+                            f"{type(params).__name__}")
         self.defaults = dict(defaults)
         self.state = {}
         self.param_groups = []

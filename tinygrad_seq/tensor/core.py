@@ -50,6 +50,24 @@ def _origins(t):
     return tuple(found)
 
 
+def _ragged(data):
+    """Where nested lists stop being rectangular, in PyTorch's words, or None. Breadth first
+    over one level at a time (no recursion)."""
+    level, dim = [data], 0
+    while level:
+        seqs = [x for x in level if isinstance(x, (list, tuple))]
+        if not seqs:
+            return None
+        if len(seqs) != len(level):
+            return f"the elements along dim {dim - 1} mix numbers and sequences"
+        expected = len(seqs[0])
+        for x in seqs:
+            if len(x) != expected:
+                return f"expected sequence of length {expected} at dim {dim} (got {len(x)})"
+        level, dim = [y for x in seqs for y in x], dim + 1
+    return None
+
+
 def as_array(data, dtype=None, device=None):
     """A fresh backend array for ``data`` (a Tensor, array, list or number) on ``device``.
     dtype rules follow PyTorch: Python floats become float32 (the default floating dtype),
@@ -63,9 +81,9 @@ def as_array(data, dtype=None, device=None):
     if from_python:
         try:
             arr = numpy.array(data, dtype=dtype)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError):
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: "
-                            f"{e}") from None
+                            f"{_ragged(data) or 'its elements are not numbers'}") from None
         if dtype is None and arr.dtype == numpy.float64:
             arr = arr.astype(numpy.float32)
         if arr.dtype == object:

@@ -39,33 +39,45 @@ def _float(dtype):
     return float32 if dtype is None else numpy.dtype(dtype)
 
 
+def _sizes(who, shape):
+    """The factory's shape: ints >= 0, named in the error (NumPy's own says only 'negative
+    dimensions are not allowed')."""
+    shape = (shape,) if isinstance(shape, numbers.Integral) else _shape_arg(shape)
+    for size in shape:
+        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"{who}: sizes must be non-negative integers, got shape "
+                             f"{tuple(shape)}")
+    return tuple(int(n) for n in shape)
+
+
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return _make(numpy.zeros(_shape_arg(shape), _float(dtype)), requires_grad, device)
+    return _make(numpy.zeros(_sizes("zeros", shape), _float(dtype)), requires_grad, device)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return _make(numpy.ones(_shape_arg(shape), _float(dtype)), requires_grad, device)
+    return _make(numpy.ones(_sizes("ones", shape), _float(dtype)), requires_grad, device)
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None and not isinstance(fill_value, float):
         dtype = bool_ if isinstance(fill_value, bool) else int64
-    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
-    return _make(numpy.full(shape, fill_value, _float(dtype)), requires_grad, device)
+    array = numpy.full(_sizes("full", shape), fill_value, _float(dtype))
+    return _make(array, requires_grad, device)
 
 
 def empty(*shape, dtype=None, device=None, requires_grad=False):
-    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    """Zeros, in fact: an uninitialised array would make runs irreproducible."""
+    return _make(numpy.zeros(_sizes("empty", shape), _float(dtype)), requires_grad, device)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal samples from the generator that ``ts.manual_seed`` seeds."""
-    arr = backend.rng().standard_normal(_shape_arg(shape)).astype(_float(dtype))
+    arr = backend.rng().standard_normal(_sizes("randn", shape)).astype(_float(dtype))
     return _make(arr, requires_grad, device)
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
-    arr = backend.rng().random(_shape_arg(shape)).astype(_float(dtype))
+    arr = backend.rng().random(_sizes("rand", shape)).astype(_float(dtype))
     return _make(arr, requires_grad, device)
 
 
@@ -79,6 +91,8 @@ def randint(low, high=None, size=(), dtype=None, device=None):
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be non-zero")
     arr = numpy.arange(start, end, step)
     if dtype is not None:
         arr = arr.astype(dtype)

@@ -146,18 +146,26 @@ def padding_index(padding_idx, n, who):
     return padding_idx % n
 
 
-def embedding(indices, weight, padding_idx=None):
-    """Rows of ``weight`` picked by integer ``indices`` (a GetItem; its backward scatter-adds,
-    so a token used twice gets both gradients). Rows at ``padding_idx`` get no gradient."""
-    idx = indices.data if isinstance(indices, Tensor) else weight.xp.asarray(indices)
+def check_indices(idx, n, who):
+    """Integer lookup indices in [0, n), or an error naming ``who``."""
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+        raise TypeError(f"{who}: indices must be integers, got {idx.dtype} (shape "
+                        f"{tuple(idx.shape)})")
+    if idx.size:
+        low, high = int(idx.min()), int(idx.max())
+        if low < 0 or high >= n:
+            raise IndexError(f"{who}: index {low if low < 0 else high} is out of range for a "
+                             f"table of {n} embeddings (expected 0 <= index < {n})")
+
+
+def embedding(indices, weight, padding_idx=None, who="embedding"):
+    """Rows of ``weight`` picked by integer ``indices`` (a GetItem; its backward scatter-adds,
+    so a token used twice gets both gradients). Rows at ``padding_idx`` get no gradient.
+    Indices must lie in [0, n): as in PyTorch, a negative index does not count from the end."""
+    idx = indices.data if isinstance(indices, Tensor) else weight.xp.asarray(indices)
     n = weight.shape[0]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = int(idx.max()) if idx.max() >= n else int(idx.min())
-        raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings "
-                         f"(weight shape {tuple(weight.shape)})")
-    padding_idx = padding_index(padding_idx, n, "embedding")
+    check_indices(idx, n, who)
+    padding_idx = padding_index(padding_idx, n, who)
     out = weight[idx]
     if padding_idx is not None and weight.requires_grad:
         keep = (idx != padding_idx)[..., None].astype(weight.dtype)

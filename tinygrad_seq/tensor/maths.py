@@ -293,7 +293,14 @@ class MathMethods:
         axes = self._axes(axis, dim, "mean")
         n = self.numel() if axes is None else int(numpy.prod([self.shape[a] for a in axes]))
         total = self.sum(axes, keepdims if keepdim is None else keepdim)
-        return total / n if n else total * float("nan")  # Sum, Div; the mean of nothing: nan
+        if not n:
+            return total * float("nan")  # the mean of nothing: nan, as PyTorch
+        out = total / n  # Sum, Div
+        if out._ctx is not None:
+            # the Div reads only the count n, no tensor's value: a second backward may run it
+            # again, as PyTorch's MeanBackward (which saves only sizes)
+            out._ctx.saves_inputs = False
+        return out
 
     def var(self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=1,
             unbiased=None):
@@ -337,6 +344,9 @@ class MathMethods:
 
     def _pick(self, indices, axis, dim, keepdims, keepdim):
         """(values at ``indices`` along the axis, indices): a GetItem with index arrays."""
+        if self.ndim == 0:  # dim 0 or -1 of a 0-d tensor: the value itself at index 0
+            self._axes(axis, dim, "max")
+            return MaxResult(self[()], self._wrap(self.xp.zeros((), dtype=numpy.int64)))
         ax = self._axis(axis, dim, "max")
         grid = [self.xp.arange(n).reshape([-1 if i == k else 1 for i in range(self.ndim)])
                 for k, n in enumerate(self.shape)]
@@ -371,3 +381,4 @@ class MathMethods:
             self._axes(axis, dim, name)
             return op.apply(self.reshape(1), axis=0).reshape(())
         return op.apply(self, axis=self._axis(axis, dim, name))
+

@@ -106,7 +106,15 @@ class ShapeMethods:
         saved this tensor for backward will refuse to run (autograd/versions.py)."""
         self._check_in_place("setitem")
         value = value.data if _is_tensor(value) else value
-        self.data[_index_arg(index, self)] = value
+        index = _index_arg(index, self)
+        try:
+            self.data[index] = value
+        except ValueError:
+            shape = numpy.shape(value)
+            picked = tuple(self.data[index].shape)
+            raise ShapeError(f"setitem: a value of shape {shape} cannot be written into a "
+                             f"selection of shape {picked} (tensor shape {tuple(self.shape)}); "
+                             f"the value must broadcast to the selection") from None
         versions.bump(self.data)
 
     def _check_in_place(self, op):
