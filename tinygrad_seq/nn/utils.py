@@ -2,6 +2,8 @@
 
 Both work in place on the gradient arrays (``p.grad.data``) of the parameters that have one,
 with the array module that owns them; nothing is recorded for autograd.
+
+``utils.rnn`` is ``torch.nn.utils.rnn``: packed sequences (rnn_utils.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import math
 
 from .. import backend
 from ..tensor import Tensor
+from . import rnn_utils as rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 
 
 def _grads(parameters):

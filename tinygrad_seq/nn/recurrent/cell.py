@@ -15,7 +15,7 @@ from ...autograd import ShapeError
 from ...tensor import creation
 from .. import init
 from ..module import Module, Parameter
-from .kind import StepWeights, changed, check_sizes
+from .kind import StepWeights, changed, check_floating, check_sizes
 
 
 class RecurrentCell(Module):
@@ -61,6 +61,7 @@ class RecurrentCell(Module):
 
     def _input(self, x):
         """Accept (B, I) or unbatched (I,); return (B, I) and whether to squeeze back."""
+        check_floating(type(self).__name__, "input", x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ShapeError(f"{type(self).__name__}: expected input of shape (batch, "
                              f"{self.input_size}) or ({self.input_size},), got {tuple(x.shape)}")
@@ -83,6 +84,7 @@ class RecurrentCell(Module):
             if s is None:
                 out.append(x.new_zeros((x.shape[0], self.hidden_size)))
                 continue
+            check_floating(type(self).__name__, what, s)
             s = s.unsqueeze(0) if s.ndim == 1 else s
             if tuple(s.shape) != (x.shape[0], self.hidden_size):
                 raise ShapeError(f"{type(self).__name__}: {what} should have shape "

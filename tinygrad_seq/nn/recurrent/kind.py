@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ...tensor import Tensor
+
 StepWeights = namedtuple("StepWeights", "hh_t bias_hh extra")
 StepWeights.__doc__ = ("W_hh^T (H, G*H); b_hh, or None when folded into xw or absent; extra "
                        "parameters of the kind by name (e.g. weight_peephole)")
@@ -36,6 +38,9 @@ class CellKind:
     equations = ""  # the step in plain text, lines split by "\n" (drawings, docs)
     cell_op = None  # the fused one-step primitive (ops), or None: steps are composed
     sequence_op = None  # the whole-sequence primitive (ops), or None: layers are unrolled
+    # whether a layer may project h (proj_size, h = W_hr h): only where h is not mixed back
+    # into the kind's own state, as the LSTM's c is kept apart (PyTorch allows only the LSTM)
+    projection = False
     # the fused op drawn opened up: (node, label, inputs), "inK" being the op's K-th operand;
     # the nodes named like ``states`` give the outputs
     template = ()
@@ -108,6 +113,17 @@ def changed(module, defaults) -> str:
         if value != default:
             text += f", {key}={value!r}" if isinstance(value, str) else f", {key}={value}"
     return text
+
+
+def check_floating(who, what, t):
+    """A clear TypeError naming ``who`` unless ``t`` is a floating-point tensor: the cells'
+    maths has no integer form, and NumPy would fail deep inside a matmul (or quietly compute
+    in float64) instead."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{who}: {what} must be a tensor, got {type(t).__name__}")
+    if t.dtype.kind != "f":
+        raise TypeError(f"{who}: {what} must be a floating-point tensor, got {t.dtype}; convert "
+                        f"it with .float()")
 
 
 def check_sizes(layer, input_size, hidden_size, **extra):

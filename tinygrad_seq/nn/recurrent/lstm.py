@@ -45,6 +45,7 @@ class LSTMKind(CellKind):
     options = {"peephole": False, "coupled": False}
     equations = "gates i, f, g, o\nc_t = f*c_t-1 + i*g,  h_t = o*tanh(c_t)"
     cell_op, sequence_op = ops.LSTMCell, ops.LSTMSequence
+    projection = True  # h = W_hr (o * tanh(c)) (Sak et al. 2014); c keeps the hidden size
     template = (
         ("chunk", "chunk 4\\n(i, f, g, o)", ("in0",)),
         ("i", "sigmoid\\ni", ("chunk",)), ("f", "sigmoid\\nf", ("chunk",)),
@@ -76,7 +77,9 @@ KIND = LSTMKind()
 class LSTM(RecurrentLayer):
     """LSTM layer; the step is ``lstm_step`` (options ``peephole=True``, ``coupled=True`` for the
     lecture's variants; ``residual=True``, for any layer, adds skip connections between
-    layers)."""
+    layers). ``proj_size=P`` (0 < P < hidden_size) projects each step's h to P, as PyTorch's
+    LSTM: h = W_hr (o * tanh(c)), with ``weight_hr_l{k}`` (P, H); h_0, h_n and each direction's
+    output then have size P, and c keeps H."""
 
     kind = KIND
 
