@@ -108,6 +108,11 @@ ANY_SHAPE = {
     "topk": (lambda x: x.topk(1, dim=-1).values, {}),
     "sin_cos": (lambda x: x.sin() + x.cos() * x, {}),
     "einsum_sum": (lambda x: ts.einsum("abc"[:x.ndim] + "->", x), {}),
+    "t": (lambda x: x.t() * 2 if x.ndim <= 2 else x.sum(), {}),
+    "scatter": (lambda x: x.scatter(-1, ts.zeros(x.shape[:-1] + (1,), dtype=ts.int64),
+                                    x[..., :1] * 3), {}),
+    "masked_select": (lambda x: x.masked_select(x > 0) * 2, {"away_from_zero": True}),
+    "tril_triu": (lambda x: (x.tril(-1) + x.triu() * 2) if x.ndim >= 2 else x * 1, {}),
 }
 
 
@@ -245,3 +250,28 @@ def test_errors():
         x.norm(p="nuc")
     with pytest.raises(ValueError, match="masked_select: mask shape \\(2,\\) does not broadcast"):
         x.masked_select(ts.tensor([True, False]))
+
+
+def test_free_functions_with_pytorch_names():
+    x = A
+    for name, args, kw in (("pow", (2,), {}), ("clone", (), {}), ("t", (), {}),
+                           ("floor", (), {}), ("ceil", (), {}), ("round", (), {}),
+                           ("scatter_add", (1, IDX, r(3, 2)), {}),
+                           ("scatter", (1, UNIQUE, r(3, 2)), {})):
+        ours = getattr(ts, name)(ts.tensor(x), *(ts.tensor(a) if isinstance(a, np.ndarray)
+                                                 else a for a in args), **kw)
+        theirs = getattr(torch, name)(torch.tensor(x), *(torch.tensor(a) if isinstance(
+            a, np.ndarray) else a for a in args), **kw)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), err_msg=name)
+    for name in ("any", "all"):
+        for kw in ({}, {"dim": 1}):
+            np.testing.assert_array_equal(getattr(ts, name)(ts.tensor(x > 0), **kw).numpy(),
+                                          getattr(torch, name)(torch.tensor(x > 0), **kw).numpy())
+
+
+def test_to_takes_a_dtype_as_pytorch():
+    x = ts.tensor(A, requires_grad=True)
+    assert x.to(ts.float32).dtype == np.float32 and x.to("cpu").dtype == np.float64
+    y = x.to("cpu", ts.float32)
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float64

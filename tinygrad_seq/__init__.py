@@ -53,11 +53,15 @@ from .tensor.creation import (
 )
 from .tensor.functions import (
     abs,
+    all_,
+    any_,
     argsort,
     cat,
+    ceil,
     chunk,
     clamp,
     clip,
+    clone,
     cos,
     cumsum,
     dropout,
@@ -65,6 +69,7 @@ from .tensor.functions import (
     embedding,
     exp,
     flip,
+    floor,
     gather,
     isfinite,
     isinf,
@@ -78,9 +83,13 @@ from .tensor.functions import (
     maximum,
     minimum,
     norm,
+    pow_,
     prod,
     relu,
     roll,
+    round_,
+    scatter,
+    scatter_add,
     sigmoid,
     sin,
     softmax,
@@ -88,6 +97,7 @@ from .tensor.functions import (
     split,
     sqrt,
     stack,
+    t,
     tanh,
     topk,
     tril,
@@ -96,6 +106,8 @@ from .tensor.functions import (
 )
 
 bool = bool_  # noqa: A001  (ts.bool, as torch.bool; builtins' bool is not used here)
+# PyTorch's free functions with builtins' names (nothing in this module uses the builtins)
+pow, any, all, round = pow_, any_, all_, round_  # noqa: A001
 
 __version__ = "0.1.0"
 
@@ -116,7 +128,8 @@ __all__ = [
     "sqrt", "tanh", "sigmoid", "relu", "abs", "clip", "clamp", "softmax", "log_softmax",
     "dropout", "embedding", "argsort", "cos", "cumsum", "einsum", "flip", "gather", "isfinite",
     "isinf", "isnan", "linspace", "logsumexp", "masked_select", "norm", "prod", "roll", "sin",
-    "sort", "topk", "tril", "triu", "bool",
+    "sort", "topk", "tril", "triu", "bool", "pow", "any", "all", "round", "clone", "t",
+    "scatter", "scatter_add", "floor", "ceil",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "graph_tags",
     "gradcheck", "GradcheckError", "save", "load", "CheckpointError", "ShapeError",
     "manual_seed", "set_default_device", "default_device", "autograd", "nn", "optim", "cuda",

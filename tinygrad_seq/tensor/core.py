@@ -235,6 +235,12 @@ class Tensor(MathMethods, ShapeMethods, SelectionMethods):
         return out
 
     def to(self, device=None, dtype=None):
+        """``t.to("cuda")``, ``t.to(ts.float64)``, ``t.to("cpu", ts.float32)``, as PyTorch."""
+        if dtype is None and not isinstance(device, str) and device is not None:
+            try:
+                dtype, device = numpy.dtype(device), None  # t.to(dtype)
+            except TypeError:
+                pass
         t = self
         if device is not None:
             device = backend.parse_device(device)

@@ -237,3 +237,8 @@ sin, cos, tril, triu, gather, cumsum, prod = (_method(n) for n in (
 logsumexp, isnan, isinf, isfinite, sort, argsort, topk, flip, roll, masked_select, norm = (
     _method(n) for n in ("logsumexp", "isnan", "isinf", "isfinite", "sort", "argsort", "topk",
                          "flip", "roll", "masked_select", "norm"))
+clone, t, scatter, scatter_add, floor, ceil = (_method(n) for n in (
+    "clone", "t", "scatter", "scatter_add", "floor", "ceil"))
+# builtins' names, defined under other names here so this module keeps the builtins it uses;
+# the package exports them as ts.pow, ts.any, ts.all, ts.round (PyTorch's spellings)
+pow_, any_, all_, round_ = (_method(n) for n in ("pow", "any", "all", "round"))
