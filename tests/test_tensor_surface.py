@@ -153,6 +153,8 @@ def test_bitwise_on_integers(op):
     assert ours.dtype == np.int64
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     np.testing.assert_array_equal(f(ts.tensor(INT), 3).numpy(), f(torch.tensor(INT), 3).numpy())
+    np.testing.assert_array_equal(f(3, ts.tensor(other)).numpy(),
+                                  f(3, torch.tensor(other)).numpy())  # the number first
 
 
 def test_bitwise_on_bools_is_logical_and_floats_are_refused():

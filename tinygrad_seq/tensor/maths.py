@@ -141,6 +141,12 @@ class MathMethods:
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
+    def __rlshift__(self, other):  # 1 << t
+        return self._operand(other)._bitwise(self, self.xp.left_shift, "<<")
+
+    def __rrshift__(self, other):
+        return self._operand(other)._bitwise(self, self.xp.right_shift, ">>")
+
     def _bitwise(self, other, ufunc, symbol):
         operands = [self] if other is None else [self, self._operand(other)]
         kinds, wanted = ("iu", "integer") if symbol in ("<<", ">>") else ("biu", "integer or bool")
