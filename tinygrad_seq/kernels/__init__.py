@@ -5,10 +5,12 @@ interface with one implementation per backend.
     reference.py   the definition, on any array module (NumPy, CuPy)
     compiled.py    the Python side shared by the two compiled implementations
     host.py        src/host.cpp built for this CPU (NumPy arrays)
+    loops.py       its whole time loops of the recurrent layers, its threaded matrix products
+                   and the thread policy (blas.py finds the BLAS they call)
     cuda.py        src/*.cu built by NVRTC (CuPy arrays)
     sources.py     reading src/, which ships inside the wheel
-    src/           cell_math.cuh (the per-element bodies, shared), host.cpp, lstm.cu, gru.cu,
-                   rnn.cu, log_softmax.cu
+    src/           cell_math.cuh (the per-element bodies, shared), host.cpp (with pool.h,
+                   gemm.h, time_loops.h), lstm.cu, gru.cu, rnn.cu, log_softmax.cu
 
 The fused ops call ``implementation(xp)`` and nothing else: that lookup is the only place an
 implementation is chosen, and op bodies never ask which one they got.
@@ -18,10 +20,11 @@ from __future__ import annotations
 
 import numpy
 
-from . import cuda, host, reference
+from . import cuda, host, loops, reference
 from .interface import FUNCTIONS, CellKernels
 
-__all__ = ["implementation", "CellKernels", "FUNCTIONS", "reference", "host", "cuda"]
+__all__ = ["implementation", "matmul", "CellKernels", "FUNCTIONS", "reference", "host", "cuda",
+           "loops"]
 
 
 def implementation(xp) -> CellKernels:
@@ -31,3 +34,11 @@ def implementation(xp) -> CellKernels:
     if xp is numpy:
         return host.cells()
     return cuda.CUDA
+
+
+def matmul(xp, a, b, out=None):
+    """``a @ b`` for arrays of module ``xp``: NumPy's large products split across the engine's
+    threads (loops.py), CuPy's as CuPy does them."""
+    if xp is numpy:
+        return loops.matmul(a, b, out)
+    return xp.matmul(a, b, out=out)

@@ -54,7 +54,7 @@ def compiler() -> str | None:
 def _flag_sets():
     """Compiler flags, fastest first. -march=native: the library is built on, and for, the
     machine that runs it. Vector maths (glibc's libmvec) only where glibc on x86-64 has it."""
-    base = ["-O3", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno"]
+    base = ["-O3", "-std=c++17", "-fPIC", "-shared", "-fno-math-errno", "-pthread"]
     native = base + ["-march=native"]
     sets = [native, base]
     if platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64") and \

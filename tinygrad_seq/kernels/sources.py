@@ -16,7 +16,15 @@ def source(name: str) -> str:
     if not path.is_file():
         raise FileNotFoundError(f"kernel source {name} not found in {SOURCE_DIR}")
 
-    def inline(match):
+    seen = set()
+
+    def inline(match):  # each header once, as its #pragma once asks
+        if match.group(1) in seen:
+            return ""
+        seen.add(match.group(1))
         return (SOURCE_DIR / match.group(1)).read_text().replace("#pragma once", "")
 
-    return re.sub(r'#include "([^"]+)"', inline, path.read_text())
+    text, include = path.read_text(), re.compile(r'#include "([^"]+)"')
+    while include.search(text):  # the first include each time: a header's own go before it
+        text = include.sub(inline, text, count=1)
+    return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import kernels
 from ..autograd import Function, ShapeError
 
 # ---- elementwise binary (inputs broadcast) ----------------------------------------------------
@@ -118,10 +119,7 @@ class MatMul(Function):
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise ShapeError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner sizes "
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else -1]} differ")
-        if a.ndim > 2:  # stacked products of transposed views leave BLAS's fast path (2x)
-            a = a if a.flags.c_contiguous else self.xp.ascontiguousarray(a)
-            b = b if b.flags.c_contiguous else self.xp.ascontiguousarray(b)
-        return a @ b
+        return kernels.matmul(self.xp, a, b)
 
     def backward(self, g):
         a, b = self.parents

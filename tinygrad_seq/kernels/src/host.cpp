@@ -150,3 +150,12 @@ void log_softmax_backward_row(const T* R g, const T* R out, T* R dx, int n) {
 
 EXPORT(float, f32)
 EXPORT(double, f64)
+
+// the whole time loops of the recurrent layers, threaded over the hidden units, and the
+// engine's matrix products split across the same threads (one single-threaded BLAS call each)
+#if defined(__clang__)
+#define TS_EACH(u, n) _Pragma("clang loop vectorize(assume_safety)") for (int u = 0; u < (n); ++u)
+#else
+#define TS_EACH(u, n) _Pragma("GCC ivdep") for (int u = 0; u < (n); ++u)
+#endif
+#include "time_loops.h"
