@@ -257,6 +257,23 @@ def test_log_softmax_forward_and_backward(impl, dtype, shape, seed):
                                reference.log_softmax_backward(np, g, expected, -1), **tol)
 
 
+@PROPERTY
+@given(dtype=DTYPES, shape=st.sampled_from([(7,), (4, 7), (2, 3, 65), (5, 1), (3, 300)]),
+       seed=st.integers(0, 99))
+def test_softmax_forward_and_backward(impl, dtype, shape, seed):
+    rng = np.random.default_rng(seed)
+    x, g = inputs(rng, shape, dtype, 50.0), plain(rng, shape, dtype)
+    expected = reference.softmax(np, x, -1)
+    out = impl.numpy(impl.cells.softmax(impl.xp, impl.array(x), -1))
+    assert out.shape == shape and np.isfinite(out).all()
+    tol = TOL[dtype] if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out, expected, **tol)
+    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    grad = impl.cells.softmax_backward(impl.xp, impl.array(g), impl.array(expected), -1)
+    np.testing.assert_allclose(impl.numpy(grad),
+                               reference.softmax_backward(np, g, expected, -1), **tol)
+
+
 # ---- what the compiled kernels refuse goes to the reference ---------------------------------
 
 

@@ -27,6 +27,7 @@ from .autograd import (
 )
 from .backend import default_device, manual_seed, set_default_device
 from .gradcheck import GradcheckError, gradcheck
+from .kernels.loops import get_num_threads, set_num_threads
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 from .tensor.creation import (
@@ -133,4 +134,5 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "grad", "graph_tags",
     "gradcheck", "GradcheckError", "save", "load", "CheckpointError", "ShapeError",
     "manual_seed", "set_default_device", "default_device", "autograd", "nn", "optim", "cuda",
+    "set_num_threads", "get_num_threads",
 ]

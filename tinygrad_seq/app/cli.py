@@ -276,19 +276,26 @@ def _info():
     import numpy
 
     from .. import backend
-    from ..kernels import host
+    from ..kernels import blas as cblas
+    from ..kernels import host, loops
     print(f"tinygrad-seq {_version()}, Python {platform.python_version()}, "
           f"NumPy {numpy.__version__}")
     try:  # NumPy >= 1.25 describes its build as a dict
         blas = numpy.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     except TypeError:
         blas = {}
-    threads = os.environ.get("OMP_NUM_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
+    found = cblas.find()
     print(f"BLAS: {blas.get('name', 'unknown')} {blas.get('version', '')}".rstrip()
-          + f"; threads: {threads or 'library default'} of {os.cpu_count()} cores")
+          + (f"; called directly from {found.path}" if found else f"; {cblas.why_not()}"))
     why = host.why_not()
     print("CPU cell kernels: " + ("compiled (kernels/src/host.cpp)" if why is None
                                    else f"NumPy reference ({why})"))
+    why = loops.why_not()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print("time loops and matrix products: " + (
+        f"compiled, {loops.get_num_threads()} threads of {cores} cores (ts.set_num_threads or "
+        f"TINYGRAD_SEQ_NUM_THREADS; NumPy's BLAS held at 1)" if why is None
+        else f"NumPy ({why})"))
     problem = backend.gpu_problem()
     print("GPU: " + ("CuPy and a GPU found" if problem is None else f"none ({problem})"))
     for program, use in (("dot", "Graphviz, renders drawings"),

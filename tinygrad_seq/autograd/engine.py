@@ -183,7 +183,7 @@ def _finish_leaves(sums, wanted, create_graph):
             # a gradient array may also reach other leaves (a + b), and users and optimizers
             # scale .grad in place: store a private copy unless this pass allocated it
             private = create_graph or id(g) in sums.owned
-            t.grad = g if private else g._wrap(g.data.copy())
+            t.grad = g if private else g._wrap(g.data.copy(order="K"))  # K: no transposing
         else:
             t.grad = t.grad + g
     return wanted

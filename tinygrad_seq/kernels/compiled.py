@@ -139,6 +139,27 @@ class CompiledCells:
         self._run("log_softmax_backward", dx.dtype, args, *dx.shape)
         return dx.reshape(g.shape)
 
+    def softmax(self, xp, x, axis):
+        rows = self._rows(xp, x, axis)
+        if rows is None:
+            return reference.softmax(xp, x, axis)
+        out = xp.empty_like(rows)
+        width = rows.shape[1]
+        self._run("softmax", rows.dtype, self._arguments([rows, out], [width, width], (1,)),
+                  *rows.shape)
+        return out.reshape(x.shape)
+
+    def softmax_backward(self, xp, g, y, axis):
+        g_rows, y_rows = self._rows(xp, g, axis), self._rows(xp, y, axis)
+        if g_rows is None or y_rows is None:
+            return reference.softmax_backward(xp, g, y, axis)
+        dx = xp.empty_like(g_rows)
+        args = self._arguments([g_rows, y_rows, dx], [dx.shape[1]] * 3, (2,))
+        if args is None:
+            return reference.softmax_backward(xp, g, y, axis)
+        self._run("softmax_backward", dx.dtype, args, *dx.shape)
+        return dx.reshape(g.shape)
+
     def _rows(self, xp, x, axis):
         """x as a 2-D array of rows along ``axis`` when that axis is the last and the kernels
         take it (no copy for a contiguous x), else None."""

@@ -24,8 +24,9 @@ ROW_THREADS = 256  # log_softmax.cu's kThreads: one block per row
 FILES = {"lstm_cell_forward": "lstm.cu", "lstm_cell_backward": "lstm.cu",
          "gru_cell_forward": "gru.cu", "gru_cell_backward": "gru.cu",
          "rnn_cell_forward": "rnn.cu", "rnn_cell_backward": "rnn.cu",
-         "log_softmax": "log_softmax.cu", "log_softmax_backward": "log_softmax.cu"}
-PER_ROW = {"log_softmax", "log_softmax_backward"}
+         "log_softmax": "log_softmax.cu", "log_softmax_backward": "log_softmax.cu",
+         "softmax": "log_softmax.cu", "softmax_backward": "log_softmax.cu"}
+PER_ROW = {"log_softmax", "log_softmax_backward", "softmax", "softmax_backward"}
 
 
 @functools.cache

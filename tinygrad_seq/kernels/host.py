@@ -40,7 +40,8 @@ _INT, _PTR, _STRIDE = ctypes.c_int, ctypes.c_void_p, ctypes.c_int64
 SIGNATURES = {"lstm_cell_forward": (6, 2), "lstm_cell_backward": (7, 2),
               "gru_cell_forward": (4, 2), "gru_cell_backward": (8, 2),
               "rnn_cell_forward": (3, 3), "rnn_cell_backward": (3, 3),
-              "log_softmax": (2, 2), "log_softmax_backward": (3, 2)}
+              "log_softmax": (2, 2), "log_softmax_backward": (3, 2),
+              "softmax": (2, 2), "softmax_backward": (3, 2)}
 
 
 def compiler() -> str | None:

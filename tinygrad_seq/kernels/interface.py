@@ -12,7 +12,7 @@ picks one for an array module; a test checks that each provides exactly these fu
 
 Conventions: B batch, H hidden; gate blocks in PyTorch's order, LSTM (i, f, g, o) and GRU
 (r, z, n). Every output is preallocated by the caller and written, never returned, except by
-the two log-softmax functions. ``None`` for an optional input means "absent" (no recurrent
+the (log-)softmax functions. ``None`` for an optional input means "absent" (no recurrent
 term to add, an output that received no gradient).
 """
 
@@ -48,6 +48,13 @@ class CellKernels(Protocol):
 
     def log_softmax_backward(self, xp, g, out, axis):
         """Returns g - softmax * sum(g) along ``axis``, from out = log_softmax(x)."""
+
+    def softmax(self, xp, x, axis):
+        """Returns softmax(x) = exp(x - max) / sum(exp(x - max)) along ``axis`` (a new
+        array)."""
+
+    def softmax_backward(self, xp, g, y, axis):
+        """Returns y * (g - sum(g * y)) along ``axis``, from y = softmax(x)."""
 
 
 FUNCTIONS = tuple(name for name in vars(CellKernels) if not name.startswith("_"))

@@ -40,7 +40,7 @@ _ARGS = {
     "rnn_loop_backward": _HEAD + [_P] * 5 + [_I] * 5 + [_P],
 }
 _GEMM = {"gemm_parallel": _HEAD + [_I, _I, _L, _L, _L, _P, _L, _P, _L, None, _P, _L],
-         "gemm_batched": _HEAD + [_I, _I] + [_L] * 4 + [_P, _L, _L, _P, _L, _L, _P, _L, _L]}
+         "gemm_batched": _HEAD + [_I, _I] + [_L] * 5 + [_P, _L, _L, _L] * 3}
 _SUFFIX = {numpy.dtype(numpy.float32): "f32", numpy.dtype(numpy.float64): "f64"}
 _SCALAR = {numpy.dtype(numpy.float32): ctypes.c_float, numpy.dtype(numpy.float64): ctypes.c_double}
 PARALLEL_FLOPS = 4e6  # below this a product stays on one thread (src/gemm.h, kParallelFlops)
@@ -220,19 +220,24 @@ def _layout(a):
     return None
 
 
-def _batch(a, shape):
-    """``a`` broadcast to ``shape`` (..., r, c) as one stride between its matrices, or None
-    when its batch axes do not collapse to one (then NumPy does the product)."""
-    a = numpy.broadcast_to(a, shape)
-    batch = shape[:-2]
-    strides = [s for n, s in zip(batch, a.strides[:-2]) if n != 1]
-    if not strides:
-        return 0
-    for outer, (n_inner, inner) in zip(strides, zip([n for n in batch if n != 1][1:],
-                                                    strides[1:])):
-        if outer != inner * n_inner:
-            return None
-    return strides[-1] // a.itemsize
+def _batch_grid(operands, batch):
+    """The batch axes ``batch`` of broadcast ``operands`` (their last two axes are matrices) as
+    at most two axes, outer first: [(size, stride of each operand)], a stride 0 repeating the
+    matrix; None when they do not collapse to two (NumPy does the product then). Size-1 axes
+    drop out; an axis merges into the one inside it when, in every operand, it steps over all
+    of it."""
+    views = [numpy.broadcast_to(x, batch + x.shape[-2:]) for x in operands]
+    axes = [(n, [v.strides[i] // v.itemsize for v in views]) for i, n in enumerate(batch)
+            if n != 1]
+    merged = []
+    for n, strides in axes:
+        if merged and all(o == s * n for o, s in zip(merged[-1][1], strides)):
+            merged[-1] = (merged[-1][0] * n, strides)
+        else:
+            merged.append((n, strides))
+    if len(merged) > 2:
+        return None
+    return [(1, [0] * len(operands))] * (2 - len(merged)) + merged
 
 
 def _numpy_matmul(a, b, out):
@@ -252,10 +257,16 @@ def matmul(a, b, out=None):
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch_shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     count = int(numpy.prod(batch_shape)) if batch_shape else 1
-    la, lb = _layout(a), _layout(b)
-    if 2.0 * m * n * k * count < PARALLEL_FLOPS or b.shape[-2] != k or la is None or \
-            lb is None or (out is not None and not out.flags.c_contiguous):
+    if 2.0 * m * n * k * count < PARALLEL_FLOPS or b.shape[-2] != k or \
+            (out is not None and not out.flags.c_contiguous):
         return _numpy_matmul(a, b, out)
+    la, lb = _layout(a), _layout(b)
+    if la is None:  # e.g. a broadcast gradient (zero strides): a copy the BLAS can read
+        a = numpy.ascontiguousarray(a)
+        la = _layout(a)
+    if lb is None:
+        b = numpy.ascontiguousarray(b)
+        lb = _layout(b)
     if out is None:
         out = numpy.empty(batch_shape + (m, n), dtype=a.dtype)
     found, threads = blas.find(), _threads.count()
@@ -264,9 +275,11 @@ def matmul(a, b, out=None):
         _functions()["gemm_parallel", a.dtype](*head, m, n, k, a.ctypes.data, la[1],
                                                b.ctypes.data, lb[1], 0.0, out.ctypes.data, n)
         return out
-    sa, sb = _batch(a, batch_shape + (m, k)), _batch(b, batch_shape + (k, n))
-    if sa is None or sb is None:
+    grid = _batch_grid((a, b), batch_shape)
+    if grid is None:
         return _numpy_matmul(a, b, out)
-    _functions()["gemm_batched", a.dtype](*head, count, m, n, k, a.ctypes.data, la[1], sa,
-                                          b.ctypes.data, lb[1], sb, out.ctypes.data, n, m * n)
+    (outer, (sao, sbo)), (inner, (sai, sbi)) = grid
+    _functions()["gemm_batched", a.dtype](*head, outer, inner, m, n, k, a.ctypes.data, la[1],
+                                          sao, sai, b.ctypes.data, lb[1], sbo, sbi,
+                                          out.ctypes.data, n, inner * m * n, m * n)
     return out

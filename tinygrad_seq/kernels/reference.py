@@ -135,3 +135,14 @@ def log_softmax(xp, x, axis):
 def log_softmax_backward(xp, g, out, axis):
     """d/dx of log_softmax: g - softmax * sum(g), with softmax = exp(out)."""
     return g - xp.exp(out) * g.sum(axis=axis, keepdims=True)
+
+
+def softmax(xp, x, axis):
+    """exp(x - max) / sum(exp(x - max)) along ``axis``: never overflows."""
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(xp, g, y, axis):
+    """d/dx of softmax, from y = softmax(x): y (g - sum(g y))."""
+    return y * (g - (g * y).sum(axis=axis, keepdims=True))

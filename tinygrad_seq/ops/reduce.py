@@ -63,17 +63,23 @@ class Min(Max):
 
 
 class Softmax(Function):
+    """exp(x - max) / sum(exp(x - max)) along ``axis``, from the kernel layer (one compiled pass
+    per row on the CPU, kernels/src/log_softmax.cu on a GPU). The backward, y (g - sum(g y)),
+    is the Tensor formula when it is being recorded (second derivatives), else the kernel's."""
+
     name = "softmax"
     saves_inputs = False
 
     def forward(self, x, axis=-1):
-        xp = self.xp
         self.axis = axis
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
-        self.saved = out = e / e.sum(axis=axis, keepdims=True)
+        self.saved = out = kernels.implementation(self.xp).softmax(self.xp, x, axis)
         return out
 
     def backward(self, g):
+        if not is_grad_enabled():
+            dx = kernels.implementation(self.xp).softmax_backward(self.xp, g.data, self.saved,
+                                                                  self.axis)
+            return g._wrap(dx)
         s = self.output(self.saved)
         return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
 

@@ -112,6 +112,10 @@ TS_HD T log_softmax_value(T x, T row_max, T log_sum) { return x - row_max - log_
 template <typename T>
 TS_HD T log_softmax_grad(T g, T out, T g_sum) { return g - exp_(out) * g_sum; }
 
+// softmax's backward, from its output y: y (g - sum(g y)) over the row.
+template <typename T>
+TS_HD T softmax_grad(T g, T y, T gy_sum) { return y * (g - gy_sum); }
+
 #ifdef __CUDACC__
 // The element (batch row k, unit j) of the thread, in a grid of at least b * n threads; false
 // for the threads past the end.

@@ -65,24 +65,33 @@ void gemm_parallel(const Blas& b, int threads, bool ta, bool tb, int64_t m, int6
   });
 }
 
-// `count` independent GEMMs (the batch of a batched matmul; sa, sb, sc: the strides between
-// entries, 0 for an operand shared by all) shared out across the pool, each one whole;
-// a few large entries are split by gemm_parallel instead
+// Batched GEMMs over a grid of outer x inner entries (the batch axes of a batched matmul,
+// collapsed to at most two); entry (o, i) of X starts at X + o so_x + i si_x (0 for an operand
+// shared by all). Entries are shared out across the pool, each one whole; a few large entries
+// are split by gemm_parallel instead.
+struct Grid {
+  int64_t outer, inner;
+  int64_t at(int64_t e, int64_t so, int64_t si) const { return (e / inner) * so + (e % inner) * si; }
+};
+
 template <typename T>
-void gemm_batched(const Blas& b, int threads, bool ta, bool tb, int64_t count, int64_t m,
-                  int64_t n, int64_t k, const T* A, int64_t lda, int64_t sa, const T* B,
-                  int64_t ldb, int64_t sb, T* C, int64_t ldc, int64_t sc) {
+void gemm_batched(const Blas& b, int threads, bool ta, bool tb, Grid grid, int64_t m, int64_t n,
+                  int64_t k, const T* A, int64_t lda, int64_t sao, int64_t sai, const T* B,
+                  int64_t ldb, int64_t sbo, int64_t sbi, T* C, int64_t ldc, int64_t sco,
+                  int64_t sci) {
+  const int64_t count = grid.outer * grid.inner;
   if (count < threads) {
-    for (int64_t i = 0; i < count; ++i)
-      gemm_parallel<T>(b, threads, ta, tb, m, n, k, A + i * sa, lda, B + i * sb, ldb, T(0),
-                       C + i * sc, ldc);
+    for (int64_t e = 0; e < count; ++e)
+      gemm_parallel<T>(b, threads, ta, tb, m, n, k, A + grid.at(e, sao, sai), lda,
+                       B + grid.at(e, sbo, sbi), ldb, T(0), C + grid.at(e, sco, sci), ldc);
     return;
   }
   if (2.0 * m * n * k * count < kParallelFlops) threads = 1;
   ts_pool::Pool::get().run(threads, [&](int p) {
     const int64_t end = ts_pool::part_begin(count, threads, p + 1);
-    for (int64_t i = ts_pool::part_begin(count, threads, p); i < end; ++i)
-      gemm<T>(b, ta, tb, m, n, k, A + i * sa, lda, B + i * sb, ldb, T(0), C + i * sc, ldc);
+    for (int64_t e = ts_pool::part_begin(count, threads, p); e < end; ++e)
+      gemm<T>(b, ta, tb, m, n, k, A + grid.at(e, sao, sai), lda, B + grid.at(e, sbo, sbi), ldb,
+              T(0), C + grid.at(e, sco, sci), ldc);
   });
 }
 
@@ -96,11 +105,12 @@ void gemm_batched(const Blas& b, int threads, bool ta, bool tb, int64_t count, i
                               ldc);                                                            \
   }                                                                                            \
   extern "C" void gemm_batched_##S(void* gemm, int wide, int threads, int ta, int tb,           \
-                                   int64_t count, int64_t m, int64_t n, int64_t k, const T* A,  \
-                                   int64_t lda, int64_t sa, const T* B, int64_t ldb,            \
-                                   int64_t sb, T* C, int64_t ldc, int64_t sc) {                 \
-    ts_gemm::gemm_batched<T>({gemm, wide}, threads, ta, tb, count, m, n, k, A, lda, sa, B, ldb, \
-                             sb, C, ldc, sc);                                                  \
+                                   int64_t outer, int64_t inner, int64_t m, int64_t n,          \
+                                   int64_t k, const T* A, int64_t lda, int64_t sao,             \
+                                   int64_t sai, const T* B, int64_t ldb, int64_t sbo,           \
+                                   int64_t sbi, T* C, int64_t ldc, int64_t sco, int64_t sci) {  \
+    ts_gemm::gemm_batched<T>({gemm, wide}, threads, ta, tb, {outer, inner}, m, n, k, A, lda,    \
+                             sao, sai, B, ldb, sbo, sbi, C, ldc, sco, sci);                    \
   }
 
 EXPORT_GEMM(float, f32)

@@ -1,4 +1,4 @@
-// CPU build of the fused recurrent cells and of log-softmax: the element functions of
+// CPU build of the fused recurrent cells and of (log-)softmax: the element functions of
 // cell_math.cuh (the bodies the CUDA kernels run, one per thread) looped over units and rows.
 // tinygrad_seq/kernels/host.py compiles this file at first use with the system's C++ compiler
 // and calls it through ctypes; kernels/reference.py is the NumPy reference it must agree with
@@ -68,21 +68,49 @@ void rnn_backward_row(const T* R h, const T* R dh, T* R d_pre, int n) {
   EACH_UNIT ts::rnn_backward_at<T, kRelu>(h, dh, d_pre, j);
 }
 
+// The row reductions are plain loops (a vectorised floating-point sum would need
+// -ffast-math's reassociation); the exp passes, separate from them, vectorise.
+template <typename T>
+T row_max(const T* R x, int n) {
+  T m = x[0];
+  for (int j = 1; j < n; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+template <typename T>
+T row_sum(const T* R x, int n) {
+  T s = 0;
+  for (int j = 0; j < n; ++j) s += x[j];
+  return s;
+}
+
 template <typename T>
 void log_softmax_row(const T* R x, T* R out, int n) {
-  T m = x[0], s = 0;
-  for (int j = 1; j < n; ++j) m = x[j] > m ? x[j] : m;
-  for (int j = 0; j < n; ++j) out[j] = x[j] - m;
-  for (int j = 0; j < n; ++j) s += ts::exp_(out[j]);
-  const T log_sum = ts::log_(s);
-  for (int j = 0; j < n; ++j) out[j] = ts::log_softmax_value(x[j], m, log_sum);
+  const T m = row_max(x, n);
+  EACH_UNIT out[j] = ts::exp_(x[j] - m);
+  const T log_sum = ts::log_(row_sum(out, n));
+  EACH_UNIT out[j] = ts::log_softmax_value(x[j], m, log_sum);
 }
 
 template <typename T>
 void log_softmax_backward_row(const T* R g, const T* R out, T* R dx, int n) {
-  T s = 0;
-  for (int j = 0; j < n; ++j) s += g[j];
-  for (int j = 0; j < n; ++j) dx[j] = ts::log_softmax_grad(g[j], out[j], s);
+  const T s = row_sum(g, n);
+  EACH_UNIT dx[j] = ts::log_softmax_grad(g[j], out[j], s);
+}
+
+template <typename T>
+void softmax_row(const T* R x, T* R out, int n) {
+  const T m = row_max(x, n);
+  EACH_UNIT out[j] = ts::exp_(x[j] - m);
+  const T inv = T(1) / row_sum(out, n);
+  EACH_UNIT out[j] *= inv;
+}
+
+template <typename T>
+void softmax_backward_row(const T* R g, const T* R y, T* R dx, int n) {
+  EACH_UNIT dx[j] = g[j] * y[j];
+  const T s = row_sum(dx, n);
+  EACH_UNIT dx[j] = ts::softmax_grad(g[j], y[j], s);
 }
 
 }  // namespace
@@ -146,6 +174,14 @@ void log_softmax_backward_row(const T* R g, const T* R out, T* R dx, int n) {
                                            idx dxs, int b, int n) {                            \
     for (idx k = 0; k < b; ++k)                                                                \
       log_softmax_backward_row<T>(g + k * gs, out + k * os, dx + k * dxs, n);                  \
+  }                                                                                            \
+  extern "C" void softmax_##S(const T* x, idx xs, T* out, idx os, int b, int n) {               \
+    for (idx k = 0; k < b; ++k) softmax_row<T>(x + k * xs, out + k * os, n);                    \
+  }                                                                                            \
+  extern "C" void softmax_backward_##S(const T* g, idx gs, const T* y, idx ys, T* dx, idx dxs,  \
+                                       int b, int n) {                                         \
+    for (idx k = 0; k < b; ++k)                                                                \
+      softmax_backward_row<T>(g + k * gs, y + k * ys, dx + k * dxs, n);                         \
   }
 
 EXPORT(float, f32)
