@@ -263,3 +263,37 @@ def test_gradcheck_loss_modules(n, c, seed):
     assert ts.gradcheck(lambda x: ts.nn.CrossEntropyLoss()(x, ts.tensor(target)), [x])
     assert ts.gradcheck(lambda x: ts.nn.BCEWithLogitsLoss()(x, ts.tensor(np.full((n, c), 0.3))),
                         [x])
+
+
+# ---- the Linear primitive ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (1, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_against_torch(shape, bias):
+    arrays = [r(*shape), r(3, 4, seed=1)] + ([r(3, seed=2)] if bias else [])
+    check(lambda lib, x, w, *b: F(lib).linear(x, w, *b), *arrays)
+
+
+def test_large_linear_takes_the_threaded_product_and_matches_torch():
+    """Big enough for kernels.linear's bias-first product on the engine's threads."""
+    check(lambda lib, x, w, b: F(lib).linear(x, w, b), r(300, 64), r(80, 64, seed=1),
+          r(80, seed=2))
+    check(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), r(300, 64, dtype=np.float32),
+          r(80, 64, seed=1, dtype=np.float32), r(80, seed=2, dtype=np.float32),
+          tol={"rtol": 2e-4, "atol": 2e-4})  # float32 sums over 300 rows
+
+
+@given(rows=st.integers(1, 5), k=st.integers(1, 4), f=st.integers(1, 4), seed=seeds,
+       bias=st.booleans())
+def test_gradcheck_linear(rows, k, f, seed, bias):
+    leaves = [leaf((rows, k), seed), leaf((f, k), seed + 1)] + ([leaf((f,), seed + 2)]
+                                                                if bias else [])
+    assert ts.gradcheck(lambda *xs: F(ts).linear(*xs), leaves)
+
+
+def test_linear_refuses_what_does_not_fit():
+    with pytest.raises(ValueError, match=r"linear: input shape \(2, 3\) and weight shape "
+                                         r"\(4, 5\) do not match"):
+        F(ts).linear(ts.zeros(2, 3), ts.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"linear: .* bias \(3,\) do not fit"):
+        F(ts).linear(ts.zeros(2, 5), ts.zeros(4, 5), ts.zeros(3))

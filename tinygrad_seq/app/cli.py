@@ -82,6 +82,12 @@ def _parser():
     bench = sub.add_parser("bench", help="benchmarks side by side with PyTorch")
     bench.add_argument("names", nargs="*", help="which benchmarks (default: all)")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--runs", type=_at_least(1), default=1,
+                       help="run everything this many times; print medians and each run's "
+                            "ratios")
+    bench.add_argument("--busy", action="store_true",
+                       help="measure again beside a competing CPU-bound process and print the "
+                            "slowdowns")
     bench.add_argument("--markdown", action="store_true",
                        help="one Markdown table (the README's)")
 
@@ -337,7 +343,8 @@ def main(argv=None):
             if unknown:
                 raise ValueError(f"unknown benchmark {unknown[0]!r}; choose from "
                                  f"{', '.join(bench.BENCHMARKS)}")
-            bench.main(args.names, as_json=args.json, as_markdown=args.markdown)
+            bench.main(args.names, as_json=args.json, as_markdown=args.markdown, busy=args.busy,
+                       runs=args.runs)
         elif args.command == "train":
             _train(args)
         elif args.command == "graph":

@@ -23,8 +23,8 @@ import numpy
 from . import cuda, host, loops, reference
 from .interface import FUNCTIONS, CellKernels
 
-__all__ = ["implementation", "matmul", "CellKernels", "FUNCTIONS", "reference", "host", "cuda",
-           "loops"]
+__all__ = ["implementation", "matmul", "linear", "CellKernels", "FUNCTIONS", "reference", "host",
+           "cuda", "loops"]
 
 
 def implementation(xp) -> CellKernels:
@@ -42,3 +42,15 @@ def matmul(xp, a, b, out=None):
     if xp is numpy:
         return loops.matmul(a, b, out)
     return xp.matmul(a, b, out=out)
+
+
+def linear(xp, x, w, bias=None):
+    """x (N, K) w^T (w: (F, K), as PyTorch stores it) + bias (F): on the CPU the bias is
+    written first and the product added to it, in one pass of the threaded product."""
+    if bias is None:
+        return matmul(xp, x, w.T)
+    if xp is numpy:
+        out = numpy.empty((x.shape[0], w.shape[0]), dtype=numpy.result_type(x, w))
+        out[...] = bias
+        return loops.matmul(x, w.T, out, accumulate=True)
+    return xp.matmul(x, w.T) + bias

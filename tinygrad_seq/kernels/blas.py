@@ -7,7 +7,8 @@ Where it comes from (``find()``; ``why_not()`` says why nothing was found):
 - else NumPy's bundled OpenBLAS (the PyPI wheels ship it in ``numpy.libs`` or
   ``numpy/.dylibs``), looked up with ctypes in the library NumPy has already loaded: the
   symbols ``scipy_cblas_sgemm64_`` / ``scipy_cblas_dgemm64_`` (64-bit integers, the
-  scipy-openblas build NumPy 2 bundles), else plain ``cblas_sgemm`` / ``cblas_dgemm`` (32-bit).
+  scipy-openblas build NumPy 2 bundles), ``scipy_cblas_sgemm`` (its 32-bit twin),
+  ``cblas_sgemm64_`` (NumPy 1.x's ILP64 OpenBLAS), else plain ``cblas_sgemm`` (32-bit).
 
 Without a usable CBLAS (a NumPy built against MKL or Accelerate, say) the layers keep the
 NumPy time loop (ops/sequence.py), which is correct and only slower.
@@ -26,10 +27,16 @@ import os
 
 import numpy
 
-# (sgemm symbol, dgemm symbol, set-threads symbol, get-threads symbol, 64-bit integers)
+# (sgemm symbol, dgemm symbol, set-threads symbol, get-threads symbol, 64-bit integers): the
+# scipy-openblas builds NumPy 2 bundles (ILP64, and the 32-bit one SciPy bundles), the ILP64
+# OpenBLAS NumPy 1.x wheels bundle (symbols suffixed 64_), and a plain CBLAS
 _SYMBOLS = (
     ("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", "scipy_openblas_set_num_threads64_",
      "scipy_openblas_get_num_threads64_", True),
+    ("scipy_cblas_sgemm", "scipy_cblas_dgemm", "scipy_openblas_set_num_threads",
+     "scipy_openblas_get_num_threads", False),
+    ("cblas_sgemm64_", "cblas_dgemm64_", "openblas_set_num_threads64_",
+     "openblas_get_num_threads64_", True),
     ("cblas_sgemm", "cblas_dgemm", "openblas_set_num_threads", "openblas_get_num_threads", False),
 )
 
@@ -94,7 +101,8 @@ def find() -> Blas | None:
         if blas is not None:
             _why = None
             return blas
-        _why = f"{path} exports no cblas_sgemm/cblas_dgemm"
+        looked = ", ".join(names[0] for names in _SYMBOLS)
+        _why = f"{path} exports no CBLAS sgemm/dgemm (looked for {looked})"
     if not paths:
         _why = ("NumPy's bundled OpenBLAS was not found (a NumPy built against another BLAS, "
                 "e.g. conda's MKL or Apple's Accelerate); set TINYGRAD_SEQ_BLAS to a CBLAS "

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import numbers
 import os
+import warnings
 
 import numpy
 
@@ -75,13 +77,24 @@ class _Threads:
             self.active, self.calls_since_drop = max(1, used - 1), 0
 
 
-def _default_threads() -> int:
-    if os.environ.get("TINYGRAD_SEQ_NUM_THREADS"):
-        return max(1, int(os.environ["TINYGRAD_SEQ_NUM_THREADS"]))
+def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _default_threads() -> int:
+    value = os.environ.get("TINYGRAD_SEQ_NUM_THREADS", "").strip()
+    if not value:
+        return _cores()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    # read at the first compiled call, deep inside some forward: a warning, not an error there
+    warnings.warn(f"TINYGRAD_SEQ_NUM_THREADS={value!r} is not a positive integer; using "
+                  f"{_cores()} threads (the cores this process may run on)", RuntimeWarning,
+                  stacklevel=2)
+    return _cores()
 
 
 _threads = _Threads()
@@ -97,9 +110,9 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """How many threads the compiled loops and matrix products use (``ts.set_num_threads``);
     NumPy's BLAS stays at one."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    if not isinstance(n, numbers.Integral) or isinstance(n, (bool, numpy.bool_)) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
-    _threads.wanted = _threads.active = n
+    _threads.wanted = _threads.active = int(n)
     _threads.calls_since_drop = 0
 
 
@@ -240,6 +253,15 @@ def _batch_grid(operands, batch):
     return [(1, [0] * len(operands))] * (2 - len(merged)) + merged
 
 
+def _writable_result(out, a, b, shape):
+    """Whether the BLAS may write the product straight into ``out``: exactly the result's
+    shape and dtype, C-ordered, sharing no memory with the operands (NumPy handles the rest:
+    casts, broadcasting errors, overlaps)."""
+    return (type(out) is numpy.ndarray and out.dtype == a.dtype and out.shape == shape and
+            out.flags.c_contiguous and out.flags.writeable and
+            not numpy.may_share_memory(out, a) and not numpy.may_share_memory(out, b))
+
+
 def _numpy_matmul(a, b, out):
     if a.ndim > 2 or b.ndim > 2:  # stacked products of transposed views leave BLAS's fast path
         a = a if a.flags.c_contiguous else numpy.ascontiguousarray(a)
@@ -247,19 +269,35 @@ def _numpy_matmul(a, b, out):
     return numpy.matmul(a, b, out=out)
 
 
-def matmul(a, b, out=None):
+def matmul(a, b, out=None, accumulate=False):
     """``a @ b`` (NumPy's rules), the large products split across the engine's threads (each
     part one single-threaded BLAS call); the others, and what the BLAS cannot take as it is,
-    go to NumPy."""
+    go to NumPy. ``accumulate``: add the product into ``out`` (a bias written there first
+    costs no pass of its own)."""
+    if accumulate and not (a.ndim == 2 and b.ndim == 2 and
+                           _writable_result(out, a, b, (a.shape[0], b.shape[1]))):
+        return _fallback(a, b, out, 1.0)
+    return _matmul(a, b, out, 1.0 if accumulate else 0.0)
+
+
+def _fallback(a, b, out, beta):
+    """NumPy's product, into ``out`` or (beta 1) added to it."""
+    if beta:
+        out += _numpy_matmul(a, b, None)
+        return out
+    return _numpy_matmul(a, b, out)
+
+
+def _matmul(a, b, out, beta):
     if type(a) is not numpy.ndarray or type(b) is not numpy.ndarray or a.dtype != b.dtype or \
             a.ndim < 2 or b.ndim < 2 or a.dtype not in _SUFFIX or _functions() is None:
-        return _numpy_matmul(a, b, out)
+        return _fallback(a, b, out, beta)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch_shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     count = int(numpy.prod(batch_shape)) if batch_shape else 1
     if 2.0 * m * n * k * count < PARALLEL_FLOPS or b.shape[-2] != k or \
-            (out is not None and not out.flags.c_contiguous):
-        return _numpy_matmul(a, b, out)
+            (out is not None and not _writable_result(out, a, b, batch_shape + (m, n))):
+        return _fallback(a, b, out, beta)
     la, lb = _layout(a), _layout(b)
     if la is None:  # e.g. a broadcast gradient (zero strides): a copy the BLAS can read
         a = numpy.ascontiguousarray(a)
@@ -273,11 +311,11 @@ def matmul(a, b, out=None):
     head = (found.gemm[a.dtype], int(found.wide), threads, int(la[0]), int(lb[0]))
     if not batch_shape:
         _functions()["gemm_parallel", a.dtype](*head, m, n, k, a.ctypes.data, la[1],
-                                               b.ctypes.data, lb[1], 0.0, out.ctypes.data, n)
+                                               b.ctypes.data, lb[1], beta, out.ctypes.data, n)
         return out
     grid = _batch_grid((a, b), batch_shape)
     if grid is None:
-        return _numpy_matmul(a, b, out)
+        return _fallback(a, b, out, beta)
     (outer, (sao, sbo)), (inner, (sai, sbi)) = grid
     _functions()["gemm_batched", a.dtype](*head, outer, inner, m, n, k, a.ctypes.data, la[1],
                                           sao, sai, b.ctypes.data, lb[1], sbo, sbi,

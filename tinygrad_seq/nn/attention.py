@@ -19,7 +19,7 @@ import numpy
 
 from ..autograd import ShapeError
 from ..tensor import Tensor, creation
-from ..tensor.functions import cat, dropout
+from ..tensor.functions import cat, dropout, linear
 from . import init
 from .layers import Linear
 from .module import Module, Parameter
@@ -206,13 +206,10 @@ class MultiheadAttention(Module):
             init.xavier_normal_(self.bias_v)
 
     def _in_projection(self, query, key, value):
-        """Q, K, V projections, each (B, ·, E); self-attention uses one (B·L, E) @ (E, 3E)."""
+        """Q, K, V projections, each (B, ·, E); self-attention uses one (B·L, E) @ (E, 3E)
+        (each a Linear op on the input as a matrix: one product that starts from the bias)."""
         E = self.embed_dim
 
-        def linear(x, w, b):  # 2-D GEMM: NumPy is slower on (B, L, E) @ (E, F)
-            y = x.reshape(-1, x.shape[-1]) @ w.T
-            y = y + b if b is not None else y
-            return y.reshape(x.shape[:-1] + (w.shape[0],))
 
         b = self.in_proj_bias.split(E) if self.in_proj_bias is not None else (None,) * 3
         if not self._qkv_same_embed_dim:

@@ -302,13 +302,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 def linear(input, weight, bias=None):
-    """y = x W^T + b, with W of shape (out_features, in_features)."""
-    if input.ndim == 0 or weight.ndim == 0 or input.shape[-1] != weight.shape[-1]:
-        raise ShapeError(f"linear: input shape {tuple(input.shape)} and weight shape "
-                         f"{tuple(weight.shape)} do not match: the input's last dimension must "
-                         f"equal the weight's in_features (its last dimension)")
-    y = input @ weight.T
-    return y if bias is None else y + bias
+    """y = x W^T + b, with W of shape (out_features, in_features) (one Linear op)."""
+    return functions.linear(input, weight, bias)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):

@@ -39,8 +39,7 @@ class Linear(Module):
 
     def forward(self, x):
         _check_features("Linear", x, self.in_features)
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        return functions.linear(x, self.weight, self.bias, "Linear")
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -26,6 +26,7 @@ from .elementwise import (
                           Div,
                           Exp,
                           Floor,
+                          Linear,
                           Log,
                           MatMul,
                           Maximum,
@@ -54,4 +55,4 @@ __all__ = ["Abs", "Add", "Cast", "Clip", "Div", "Exp", "Log", "MatMul", "Maximum
            "Softmax", "Sum", "LSTMCell", "GRUCell",
            "LSTMSequence", "GRUSequence", "RNNSequence", "ToDevice", "Sin", "Cos", "Floor",
            "Ceil", "Round", "Clone", "CumSum", "Prod", "Einsum",
-           "Erf"]
+           "Erf", "Linear"]

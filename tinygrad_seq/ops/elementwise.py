@@ -127,6 +127,28 @@ class MatMul(Function):
         return (g @ b.mT if na else None), (a.mT @ g if nb else None)
 
 
+class Linear(Function):
+    """x W^T + b for x (N, K), W (F, K) and b (F) (or no b): one product that starts from the
+    bias (kernels.linear), rather than a MatMul and then an Add over the whole output."""
+
+    name = "linear"
+
+    def forward(self, x, w, b=None):
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1] or \
+                (b is not None and b.shape != (w.shape[0],)):
+            raise ShapeError(f"linear: input {tuple(x.shape)}, weight {tuple(w.shape)} and bias "
+                             f"{None if b is None else tuple(b.shape)} do not fit "
+                             f"(N, K), (F, K), (F,)")
+        return kernels.linear(self.xp, x, w, b)
+
+    def backward(self, g):
+        x, w = self.parents[0], self.parents[1]
+        gx = g @ w if self.needs_grad[0] else None
+        gw = g.T @ x if self.needs_grad[1] else None
+        gb = g.sum(0) if len(self.parents) > 2 and self.needs_grad[2] else None
+        return gx, gw, gb
+
+
 # ---- elementwise unary ------------------------------------------------------------------------
 
 

@@ -174,6 +174,19 @@ def embedding(indices, weight, padding_idx=None, who="embedding"):
     return out
 
 
+def linear(x, weight, bias=None, who="linear"):
+    """y = x W^T + b, W (out_features, in_features), over any leading dimensions of x: one
+    Linear op on x as a matrix (kernels.linear starts the product from the bias)."""
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[-1]:
+        raise ShapeError(f"{who}: input shape {tuple(x.shape)} and weight shape "
+                         f"{tuple(weight.shape)} do not match: the input's last dimension must "
+                         f"equal the weight's in_features (its last dimension)")
+    rows = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+    parts = (rows, weight) if bias is None else (rows, weight, bias)
+    y = ops.Linear.apply(*parts)
+    return y if x.ndim == 2 else y.reshape(tuple(x.shape[:-1]) + (weight.shape[0],))
+
+
 def einsum(equation, *operands):
     """Einstein summation over one or two tensors: ``ts.einsum("bij,bjk->bik", a, b)``, with
     an implicit output (the letters used once, in alphabetical order) when there is no

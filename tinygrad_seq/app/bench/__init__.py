@@ -6,8 +6,10 @@ bench``): tiny ops (ops.py), recurrent layers and the char-LM (recurrent.py), at
 from __future__ import annotations
 
 import json
+import statistics
 
-from . import attention, ops, recurrent
+from . import attention, limits, ops, recurrent
+from .busy import competitor, slowdowns
 from .timing import torch_module
 
 BENCHMARKS = {"tiny-ops": ops.tiny_ops, "rnn-step": recurrent.training_step,
@@ -66,20 +68,75 @@ def cell_kernels() -> str:
     return "compiled (kernels/src/host.cpp)" if why is None else f"NumPy reference ({why})"
 
 
-def main(names=None, as_json=False, as_markdown=False):
-    """Run the named benchmarks (all by default) and print the tables (or JSON, or one
-    Markdown table)."""
+def measure(names, runs=1):
+    """The named benchmarks, run ``runs`` times over; with several runs each side's figure is
+    the median over runs, and ``ratios`` (returned too) holds each run's ours / pytorch."""
+    every = []
+    for _ in range(runs):
+        results = {}
+        for name in names:
+            results.update(BENCHMARKS[name]())
+        every.append(results)
+    first = every[0]
+    combined = {bench: {side: {phase: statistics.median(r[bench][side][phase] for r in every)
+                               for phase in phases}
+                        for side, phases in sides.items()}
+                for bench, sides in first.items()}
+    ratios = {bench: {phase: [r[bench]["tinygrad_seq"][phase] / r[bench]["pytorch"][phase]
+                              for r in every]
+                      for phase in sides["tinygrad_seq"] if phase in sides.get("pytorch", {})}
+              for bench, sides in first.items()}
+    return combined, ratios
+
+
+def by_run(ratios):
+    lines = ["ours / pytorch in each run:"]
+    for bench, phases in ratios.items():
+        for phase, values in phases.items():
+            lines.append(f"  {bench}: {phase}: " + ", ".join(f"{v:.2f}x" for v in values))
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """What the timings ran on: the compiled kernels, the threads and the measured peak."""
+    from ...kernels import loops
+    why = loops.why_not()
+    threads = f"{loops.get_num_threads()} threads" if why is None else f"NumPy ({why})"
+    return (f"CPU cell kernels: {cell_kernels()}; time loops and products: {threads}; peak "
+            f"{limits.peak_flops() / 1e9:.0f} GFLOP/s (float32 GEMM)")
+
+
+def main(names=None, as_json=False, as_markdown=False, busy=False, runs=1):
+    """Run the named benchmarks (all by default) ``runs`` times and print the tables of
+    medians (or JSON, or one Markdown table). ``busy``: measure them again beside a competing
+    CPU-bound process and print each side's slowdown (busy.py)."""
     names = names or list(BENCHMARKS)
-    results = {}
-    for name in names:
-        results.update(BENCHMARKS[name]())
+    results, ratios = measure(names, runs)
+    slow = None
+    if busy:
+        with competitor():
+            busy_results, _ = measure(names, runs)
+        slow = slowdowns(results, busy_results)
+        results = {"quiet": results, "busy": busy_results, "slowdown": slow}
     if as_json:
-        print(json.dumps({"cpu cell kernels": cell_kernels(), **results}, indent=2))
+        print(json.dumps({"machine": machine(), **results}, indent=2))
         return results
     if torch_module() is None:
         print("(PyTorch is not installed: no side-by-side figures; pip install torch==2.13.0)")
-    print(f"CPU cell kernels: {cell_kernels()}")
+    print(machine())
+    if busy:
+        print("quiet machine:\n" + report(results["quiet"]))
+        print("\nbusy machine (one competing CPU-bound process):\n" + report(results["busy"]))
+        print("\nslowdown, busy over quiet (1.00x = unaffected):")
+        for bench, sides in slow.items():
+            for phase in sides.get("tinygrad_seq", {}):
+                row = "  ".join(f"{side} {sides[side][phase]:.2f}x" for side in sides
+                                if phase in sides[side])
+                print(f"  {bench}: {phase}: {row}")
+        return results
     print(markdown(results) if as_markdown else report(results))
+    if runs > 1:
+        print(by_run(ratios))
     return results
 
 

@@ -2,10 +2,11 @@
 beside them, character-level language-model throughput, and a 1,000-step LSTM step with its
 peak memory.
 
-The GEMM-bound time is what the matrix products of the same step cost in NumPy alone (input
-projection of all steps in one GEMM, T recurrent products forward and T backward, the weight
-gradients as one GEMM over all steps, the input gradient), written into preallocated outputs:
-the floor for an engine whose matrix products are NumPy's.
+The GEMM-bound time is what the matrix products of the same step cost alone through the
+engine's threaded products (input projection of all steps in one GEMM, T recurrent products
+forward and T backward, the weight gradients as one GEMM over all steps, the input gradient),
+written into preallocated outputs; the flop-floor is the step's FLOP count over this CPU's
+measured peak (limits.py), the physical limit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import numpy
 
 import tinygrad_seq as ts
 
+from ...kernels import loops
 from ...nn.recurrent import KINDS
+from . import limits
 from .timing import alternate_blocks, torch_module
 
 
@@ -51,7 +54,8 @@ def _step(lib, kind, batch, steps, inputs, hidden, train=True):
 
 
 def _gemm_bound(kind, batch, steps, inputs, hidden, train=True):
-    """The step's matrix products alone, in NumPy, into preallocated outputs."""
+    """The step's matrix products alone, through the engine's threaded products
+    (kernels.loops.matmul), into preallocated outputs."""
     g = len(KINDS[kind.lower()].gates) * hidden
     rng = numpy.random.default_rng(0)
     f32 = numpy.float32
@@ -66,20 +70,21 @@ def _gemm_bound(kind, batch, steps, inputs, hidden, train=True):
     d_all = rng.standard_normal((steps * batch, g)).astype(f32)
     dw_ih, dw_hh, dx = (numpy.empty((g, inputs), f32), numpy.empty((g, hidden), f32),
                         numpy.empty((steps * batch, inputs), f32))
+    mm = loops.matmul
 
     def run():
         t0 = time.perf_counter()
-        numpy.matmul(x, w_ih_t, out=proj)
+        mm(x, w_ih_t, proj)
         for _ in range(steps):
-            numpy.matmul(h, w_hh_t, out=gates)
+            mm(h, w_hh_t, gates)
         t1 = time.perf_counter()
         if not train:
             return {"forward": t1 - t0}
         for t in range(steps):
-            numpy.matmul(d_all[t * batch:(t + 1) * batch], w_hh, out=dh)
-        numpy.matmul(d_all.T, hs, out=dw_hh)
-        numpy.matmul(d_all.T, x, out=dw_ih)
-        numpy.matmul(d_all, w_ih, out=dx)
+            mm(d_all[t * batch:(t + 1) * batch], w_hh, dh)
+        mm(d_all.T, hs, dw_hh)
+        mm(d_all.T, x, dw_ih)
+        mm(d_all, w_ih, dx)
         t2 = time.perf_counter()
         return {"forward": t1 - t0, "backward+step": t2 - t1, "total": t2 - t0}
     return run
@@ -92,8 +97,10 @@ def _layers(train, kinds, batch, steps, inputs, hidden):
                  for name, lib in _libs().items()}
         sides["gemm-bound"] = _gemm_bound(kind, batch, steps, inputs, hidden, train)
         what = "step" if train else "inference"
-        results[f"{kind.lower()}-{what} B={batch} T={steps} I={inputs} H={hidden}"] = \
-            alternate_blocks(sides)
+        timed = alternate_blocks(sides)
+        timed["flop-floor"] = limits.floor(limits.recurrent_flops(kind, batch, steps, inputs,
+                                                                  hidden, train))
+        results[f"{kind.lower()}-{what} B={batch} T={steps} I={inputs} H={hidden}"] = timed
     return results
 
 
@@ -131,8 +138,13 @@ def char_lm(vocab=65, batch=32, steps=64, hidden=256):
     """Training throughput of a character-level LM: Embedding, 2-layer LSTM, Linear,
     cross-entropy, Adam (higher is better; the ratio is ours / PyTorch's)."""
     sides = {name: _char_lm(lib, vocab, batch, steps, hidden) for name, lib in _libs().items()}
-    return {f"char-lm training B={batch} T={steps} H={hidden} (2 layers)":
-            alternate_blocks(sides, rounds=3)}
+    timed = alternate_blocks(sides, rounds=3)
+    flops = sum(limits.recurrent_flops("LSTM", batch, steps, size, hidden)["total"]
+                for size in (64, hidden))  # the two layers
+    flops += 3 * 2.0 * steps * batch * hidden * vocab  # the head: forward, dW, dx
+    timed["flop-floor"] = {"characters per second": steps * batch / limits.floor(
+        {"step": flops})["step"]}
+    return {f"char-lm training B={batch} T={steps} H={hidden} (2 layers)": timed}
 
 
 _CHILD = """

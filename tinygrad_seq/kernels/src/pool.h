@@ -29,7 +29,11 @@ inline int64_t now_ns() {
       .count();
 }
 
-// Threads that meet once per time step; wait() returns the nanoseconds spent waiting.
+// Threads that meet once per time step; wait() returns the nanoseconds spent waiting. A
+// waiter spins for a few tens of microseconds (a quiet machine's waits are shorter), then
+// sleeps: on a busy machine the thread it waits for may have lost its core, and a sleeping
+// waiter leaves its own core idle, so the scheduler moves that thread there at once (a
+// spinning or yielding one would keep the core, and both would crawl).
 class Barrier {
  public:
   explicit Barrier(int n) : n_(n) {}
@@ -37,22 +41,31 @@ class Barrier {
     const int gen = gen_.load(std::memory_order_acquire);
     if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
       count_.store(0, std::memory_order_relaxed);
-      gen_.fetch_add(1, std::memory_order_acq_rel);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        gen_.fetch_add(1, std::memory_order_acq_rel);
+      }
+      if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
       return 0;
     }
     const int64_t start = now_ns();
-    for (int spins = 0; gen_.load(std::memory_order_acquire) == gen; ++spins) {
-      if (spins < 2000)
-        TS_PAUSE();
-      else
-        std::this_thread::yield();
+    for (int spins = 0; spins < kSpins; ++spins) {
+      if (gen_.load(std::memory_order_acquire) != gen) return now_ns() - start;
+      TS_PAUSE();
     }
+    std::unique_lock<std::mutex> lock(mutex_);
+    sleepers_.fetch_add(1, std::memory_order_acq_rel);
+    wake_.wait(lock, [&] { return gen_.load(std::memory_order_acquire) != gen; });
+    sleepers_.fetch_sub(1, std::memory_order_acq_rel);
     return now_ns() - start;
   }
 
  private:
+  static constexpr int kSpins = 2000;  // ~50 us of pause instructions
   const int n_;
-  std::atomic<int> count_{0}, gen_{0};
+  std::atomic<int> count_{0}, gen_{0}, sleepers_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
 };
 
 // Workers started on first need, each waiting for a job by spinning briefly, then sleeping
